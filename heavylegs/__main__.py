@@ -1,0 +1,3 @@
+from heavylegs.cli import main
+
+main()

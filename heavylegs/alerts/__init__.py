@@ -1,0 +1,1 @@
+"""Alert rules, the outbox and delivery channels."""

@@ -1,0 +1,2 @@
+"""alerts tables (see heavylegs.store.meta)."""
+from __future__ import annotations

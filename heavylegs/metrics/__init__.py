@@ -1,0 +1,1 @@
+"""Analysis service: feeds stored activities to analysis/ and stores the results."""

@@ -1,0 +1,2 @@
+"""metrics tables (see heavylegs.store.meta)."""
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables that run on SQLite and PostgreSQL."""

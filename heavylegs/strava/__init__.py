@@ -1,0 +1,1 @@
+"""Strava: OAuth tokens, sync, backfill and webhooks (service side)."""

@@ -1,0 +1,2 @@
+"""strava tables (see heavylegs.store.meta)."""
+from __future__ import annotations
