@@ -1,2 +1,70 @@
-"""metrics tables (see heavylegs.store.meta)."""
+"""Analysis results, recomputed from activities whenever they or the settings change."""
 from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, String, Table, Text
+
+from heavylegs.store.meta import metadata
+
+Double = Float(precision=53)
+
+# One row per activity that has been analysed (every activity gets load; the
+# run_* columns only for qualifying runs, qualifies=True).
+activity_metrics = Table(
+    "activity_metrics",
+    metadata,
+    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("athlete_id", ForeignKey("athletes.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),  # activities.revision this was computed from
+    Column("local_date", Date, nullable=False),
+    Column("load", Double, nullable=True),
+    Column("load_method", String(16), nullable=False),  # "trimp" | "estimated" | "none"
+    Column("qualifies", Boolean, nullable=False, default=False),  # a run the per-run metrics apply to
+    Column("distance_m", Double, nullable=True),
+    Column("moving_s", Double, nullable=True),
+    Column("gap_speed_mps", Double, nullable=True),
+    Column("fade_pct", Double, nullable=True),
+    Column("decoupling_pct", Double, nullable=True),
+    Column("cadence_drop_pct", Double, nullable=True),
+    Column("steady", Boolean, nullable=True),
+    Column("fade_vs_baseline", Double, nullable=True),
+    Column("baseline_median", Double, nullable=True),
+    Column("baseline_mad", Double, nullable=True),
+    Column("hr_coverage", Double, nullable=True),
+    Column("computed_ts", Double, nullable=False),
+)
+
+daily_metrics = Table(
+    "daily_metrics",
+    metadata,
+    Column("athlete_id", ForeignKey("athletes.id", ondelete="CASCADE"), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("load", Double, nullable=False),
+    Column("acute", Double, nullable=False),
+    Column("chronic", Double, nullable=False),
+    Column("acwr", Double, nullable=True),
+    Column("acwr_uncoupled", Double, nullable=True),
+    Column("acwr_ewma", Double, nullable=True),
+    Column("ctl", Double, nullable=False),
+    Column("atl", Double, nullable=False),
+    Column("tsb", Double, nullable=False),
+    Column("monotony", Double, nullable=True),
+    Column("strain", Double, nullable=True),
+    Column("run_streak", Integer, nullable=False),
+)
+
+# Per athlete: whether anything changed since the last recompute, and the
+# heart-rate anchors that were used (the CLI says which values were used).
+analysis_state = Table(
+    "analysis_state",
+    metadata,
+    Column("athlete_id", ForeignKey("athletes.id", ondelete="CASCADE"), primary_key=True),
+    Column("dirty", Boolean, nullable=False, default=True),
+    Column("settings_hash", String(64), nullable=True),
+    Column("hr_rest_bpm", Double, nullable=True),
+    Column("hr_rest_source", String(16), nullable=True),  # "config" | "default"
+    Column("hr_max_bpm", Double, nullable=True),
+    Column("hr_max_source", String(16), nullable=True),  # "config" | "p99.5-365d" | "default"
+    Column("load_model_json", Text, nullable=True),
+    Column("computed_ts", Double, nullable=True),
+    Column("last_day", Date, nullable=True),
+)

@@ -1,0 +1,268 @@
+"""Activities in the store: stored once however many copies arrive.
+
+Copies are matched on start time, duration and distance (see ``is_same_run``);
+the richest format's data is kept (FIT > TCX > GPX) and every source that
+delivered a copy is recorded against the one activity.
+"""
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from heavylegs.metrics.tables import analysis_state
+from heavylegs.store.streams import decode_streams, encode_streams
+from heavylegs.store.tables import activities, activity_sources, athletes, file_outcomes, raw_files
+from ingest.model import FORMAT_RANK, Activity, Streams
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    kind: str  # "file" | "strava"
+    ref: str  # display path or Strava activity id
+    sha256: str = ""
+    format: str | None = None
+    source_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    start_tolerance_s: float = 60.0
+    max_shift_h: float = 14.0
+    duration_tolerance: float = 0.03
+    distance_tolerance: float = 0.03
+
+    @classmethod
+    def from_settings(cls, section: dict[str, Any]) -> "MatchRules":
+        return cls(**{k: float(section[k]) for k in asdict(cls()) if k in section})
+
+
+@dataclass
+class StoreResult:
+    activity_id: int
+    status: str  # "imported" | "duplicate" | "upgraded"
+    athlete_id: int
+
+
+def get_or_create_athlete(conn: Connection, name: str) -> int:
+    found = conn.execute(select(athletes.c.id).where(athletes.c.name == name)).scalar()
+    if found is not None:
+        return int(found)
+    return int(conn.execute(insert(athletes).values(name=name, created_ts=time.time())).inserted_primary_key[0])
+
+
+def find_athlete(conn: Connection, name: str) -> int | None:
+    found = conn.execute(select(athletes.c.id).where(athletes.c.name == name)).scalar()
+    return None if found is None else int(found)
+
+
+def mark_dirty(conn: Connection, athlete_id: int) -> None:
+    """Flag the athlete's analysis for recompute (the service picks it up)."""
+    done = conn.execute(update(analysis_state).where(analysis_state.c.athlete_id == athlete_id).values(dirty=True))
+    if done.rowcount == 0:
+        conn.execute(insert(analysis_state).values(athlete_id=athlete_id, dirty=True))
+
+
+def known_file(conn: Connection, sha256: str) -> tuple[str, str] | None:
+    """('activity', id) when the file was imported before, ('skipped', reason) for a known non-activity."""
+    act = conn.execute(select(activity_sources.c.activity_id).where(activity_sources.c.sha256 == sha256).limit(1)).scalar()
+    if act is not None:
+        return ("activity", str(act))
+    row = conn.execute(select(file_outcomes.c.status, file_outcomes.c.reason).where(file_outcomes.c.sha256 == sha256)).first()
+    if row is not None and row.status == "skipped":
+        return ("skipped", row.reason)
+    return None
+
+
+def known_shas(conn: Connection) -> set[str]:
+    """Every sha256 already accounted for (activity source or skipped file), for fast re-imports."""
+    shas = {r[0] for r in conn.execute(select(activity_sources.c.sha256).where(activity_sources.c.sha256 != ""))}
+    shas |= {r[0] for r in conn.execute(select(file_outcomes.c.sha256).where(file_outcomes.c.status == "skipped"))}
+    return shas
+
+
+def record_outcome(conn: Connection, sha256: str, status: str, reason: str, path: str) -> None:
+    conn.execute(delete(file_outcomes).where(file_outcomes.c.sha256 == sha256))
+    conn.execute(insert(file_outcomes).values(sha256=sha256, status=status, reason=reason, path=path, ts=time.time()))
+
+
+def store_raw(conn: Connection, sha256: str, fmt: str, data: bytes) -> None:
+    if conn.execute(select(raw_files.c.sha256).where(raw_files.c.sha256 == sha256)).first() is None:
+        conn.execute(
+            insert(raw_files).values(sha256=sha256, format=fmt, size_bytes=len(data), data_z=zlib.compress(data, 1), created_ts=time.time())
+        )
+
+
+def load_raw(conn: Connection, sha256: str) -> bytes | None:
+    blob = conn.execute(select(raw_files.c.data_z).where(raw_files.c.sha256 == sha256)).scalar()
+    return None if blob is None else zlib.decompress(blob)
+
+
+def _rel_ok(a: float | None, b: float | None, tol: float, abs_tol: float) -> bool | None:
+    """True/False when both values are usable, None when the criterion cannot be applied."""
+    if a is None or b is None or a <= 0 or b <= 0:
+        return None
+    return abs(a - b) <= max(tol * max(a, b), abs_tol)
+
+
+def is_same_run(new: dict[str, Any], old: dict[str, Any], rules: MatchRules) -> bool:
+    """Start within tolerance (or off by whole/half hours, the time-zone errors
+    exports carry, when formats differ), with duration and distance agreeing."""
+    shift = new["start_ts"] - old["start_ts"]
+    if abs(shift) > rules.max_shift_h * 3600 + rules.start_tolerance_s:
+        return False
+    half_hours = round(shift / 1800.0)
+    if abs(shift - half_hours * 1800.0) > rules.start_tolerance_s:
+        return False
+    if half_hours != 0 and new["format"] == old["format"]:
+        return False
+    dur = _rel_ok(new["elapsed_s"], old["elapsed_s"], rules.duration_tolerance, 5.0)
+    if dur is False or dur is None:
+        return False
+    dist = _rel_ok(new["distance_m"], old["distance_m"], rules.distance_tolerance, 30.0)
+    if dist is False:
+        return False
+    if dist is None and half_hours != 0:
+        return False  # a shifted match needs distance to confirm it
+    return True
+
+
+def find_match(conn: Connection, athlete_id: int, summary: dict[str, Any], rules: MatchRules) -> Any | None:
+    window = rules.max_shift_h * 3600 + rules.start_tolerance_s
+    rows = conn.execute(
+        select(activities).where(
+            and_(
+                activities.c.athlete_id == athlete_id,
+                activities.c.start_ts >= summary["start_ts"] - window,
+                activities.c.start_ts <= summary["start_ts"] + window,
+            )
+        )
+    ).all()
+    matches = [r for r in rows if is_same_run(summary, r._mapping, rules)]
+    # The closest start wins when several would do.
+    matches.sort(key=lambda r: abs(r.start_ts - summary["start_ts"]))
+    return matches[0] if matches else None
+
+
+def local_date_of(start: datetime, utc_offset_s: int | None) -> date:
+    return (start.astimezone(timezone.utc) + timedelta(seconds=utc_offset_s or 0)).date()
+
+
+def summary_values(act: Activity) -> dict[str, Any]:
+    return {
+        "start_ts": act.start_utc.timestamp(),
+        "utc_offset_s": act.utc_offset_s,
+        "timezone": act.timezone,
+        "tz_source": act.tz_source,
+        "local_date": local_date_of(act.start_utc, act.utc_offset_s),
+        "sport": act.sport,
+        "sub_sport": act.sub_sport,
+        "name": act.name,
+        "manufacturer": act.manufacturer,
+        "product": act.product,
+        "format": act.format,
+        "elapsed_s": float(act.elapsed_s),
+        "timer_s": act.timer_s,
+        "moving_s": act.moving_s,
+        "distance_m": act.distance_m,
+        "avg_hr_bpm": act.avg_hr_bpm,
+        "max_hr_bpm": act.max_hr_bpm,
+        "has_gps": act.has_gps,
+        "n_samples": len(act.streams),
+        "streams_z": encode_streams(act.streams),
+        "laps_json": json.dumps([asdict(lap) for lap in act.laps]),
+    }
+
+
+def _add_source(conn: Connection, activity_id: int, src: SourceRef) -> None:
+    exists = conn.execute(
+        select(activity_sources.c.id).where(
+            and_(
+                activity_sources.c.activity_id == activity_id,
+                activity_sources.c.kind == src.kind,
+                activity_sources.c.ref == src.ref,
+                activity_sources.c.sha256 == src.sha256,
+            )
+        )
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(activity_sources).values(
+                activity_id=activity_id, kind=src.kind, ref=src.ref, sha256=src.sha256, format=src.format, source_id=src.source_id, imported_ts=time.time()
+            )
+        )
+
+
+def _insert(conn: Connection, athlete_id: int, act: Activity, src: SourceRef, parent_id: int | None, leg: int | None) -> int:
+    now = time.time()
+    values = summary_values(act) | {
+        "athlete_id": athlete_id,
+        "parent_id": parent_id,
+        "leg_index": leg,
+        "primary_sha256": src.sha256 or None,
+        "revision": 1,
+        "created_ts": now,
+        "updated_ts": now,
+    }
+    if src.kind == "strava":
+        values["strava_id"] = int(src.ref)
+    new_id = int(conn.execute(insert(activities).values(**values)).inserted_primary_key[0])
+    _add_source(conn, new_id, src)
+    return new_id
+
+
+def store_activity(conn: Connection, athlete_id: int, act: Activity, src: SourceRef, rules: MatchRules = MatchRules()) -> StoreResult:
+    """Insert ``act`` (and its multisport legs), or attach ``src`` to the stored copy.
+
+    When the new copy is of a richer format, its data replaces the stored
+    copy's while the id, name and links stay. Runs inside the caller's
+    transaction, so a failure leaves nothing behind.
+    """
+    summary = summary_values(act)
+    match = find_match(conn, athlete_id, summary, rules)
+    if match is None:
+        parent = _insert(conn, athlete_id, act, src, None, None)
+        for i, leg in enumerate(act.legs):
+            _insert(conn, athlete_id, leg, src, parent, i)
+        mark_dirty(conn, athlete_id)
+        return StoreResult(parent, "imported", athlete_id)
+    _add_source(conn, match.id, src)
+    if src.kind == "strava" and match.strava_id is None:
+        conn.execute(update(activities).where(activities.c.id == match.id).values(strava_id=int(src.ref)))
+    if FORMAT_RANK.get(act.format, 0) > FORMAT_RANK.get(match.format, 0) and len(act.streams) > 0:
+        keep = {k: v for k, v in summary.items() if not (k == "name" and v is None)}
+        if match.name and act.name is None:
+            keep.pop("name", None)
+        conn.execute(
+            update(activities)
+            .where(activities.c.id == match.id)
+            .values(**keep, primary_sha256=src.sha256 or match.primary_sha256, revision=match.revision + 1, updated_ts=time.time())
+        )
+        mark_dirty(conn, athlete_id)
+        return StoreResult(int(match.id), "upgraded", athlete_id)
+    fill = {}
+    if match.name is None and act.name:
+        fill["name"] = act.name
+    if fill:
+        conn.execute(update(activities).where(activities.c.id == match.id).values(**fill, updated_ts=time.time()))
+    return StoreResult(int(match.id), "duplicate", athlete_id)
+
+
+def load_streams(conn: Connection, activity_id: int) -> Streams:
+    blob = conn.execute(select(activities.c.streams_z).where(activities.c.id == activity_id)).scalar()
+    return decode_streams(blob)
+
+
+def delete_activity(conn: Connection, activity_id: int) -> bool:
+    row = conn.execute(select(activities.c.athlete_id).where(activities.c.id == activity_id)).first()
+    if row is None:
+        return False
+    conn.execute(delete(activities).where(activities.c.parent_id == activity_id))
+    conn.execute(delete(activities).where(activities.c.id == activity_id))
+    mark_dirty(conn, int(row.athlete_id))
+    return True

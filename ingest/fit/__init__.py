@@ -1,0 +1,1 @@
+"""FIT decoding: bytes -> FitMessages (fast numpy path or fitdecode) -> Activities."""
