@@ -1,8 +1,132 @@
-"""CLI commands (placeholder until implemented)."""
+"""``heavylegs alerts``: list alerts, check rules, flush the outbox, test and inspect channels."""
 from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any
 
 import click
 
+from heavylegs.cli.app import App, pass_app
+from heavylegs.settings import ConfigError
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _deliveries_text(alert: dict[str, Any]) -> str:
+    if alert["state"] == "suppressed":
+        return "suppressed (in the history summary)"
+    parts = []
+    for d in alert["deliveries"]:
+        text = f"{d['channel']}: {d['status']}"
+        if d["attempts"] > 1:
+            text += f" after {d['attempts']} attempts"
+        if d["last_error"] and d["status"] != "delivered":
+            text += f" ({d['last_error']})"
+        parts.append(text)
+    return "; ".join(parts) or "no channel"
+
+
+def _summary_line(summary: Any) -> str:
+    return ", ".join(f"{k} {v}" for k, v in summary.as_dict().items())
+
+
+@click.group("alerts", invoke_without_command=True)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only alerts dated on or after DATE (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.pass_context
+def alerts_group(ctx: click.Context, since: datetime | None, as_json: bool) -> None:
+    """List alerts (without a subcommand), or check rules / deliver / test channels."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from heavylegs.alerts.query import list_alerts
+
+    app: App = ctx.find_object(App)
+    rows = list_alerts(app.engine, since=since.date() if since else None)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No alerts.")
+        return
+    for a in rows:
+        when = a["date"] or "-"
+        click.echo(f"{when}  {a['severity']:<8} {a['rule']:<15} {a['athlete']}  [{a['id'][:12]}]")
+        click.echo(f"    {a['message']}")
+        click.echo(f"    delivery: {_deliveries_text(a)}")
+
+
+def _run(fn: Any) -> Any:
+    try:
+        return fn()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@alerts_group.command("check")
+@pass_app
+def check_cmd(app: App) -> None:
+    """Evaluate the rules now, queue new alerts, then deliver what is due."""
+    from heavylegs.alerts.delivery import deliver_due
+    from heavylegs.alerts.engine import check
+
+    now = _now()
+    found = _run(lambda: check(app.engine, app.settings, now))
+    click.echo(f"checked: {_summary_line(found)}")
+    sent = _run(lambda: deliver_due(app.engine, app.settings, now))
+    click.echo(f"delivery: {_summary_line(sent)}")
+
+
+@alerts_group.command("deliver")
+@pass_app
+def deliver_cmd(app: App) -> None:
+    """Send everything in the outbox now, ignoring backoff. Exit 1 while some deliveries wait for a retry."""
+    from heavylegs.alerts.delivery import deliver_due
+
+    sent = _run(lambda: deliver_due(app.engine, app.settings, _now(), force=True))
+    click.echo(f"delivery: {_summary_line(sent)}")
+    if sent.pending:
+        sys.exit(1)
+
+
+@alerts_group.command("test")
+@click.option("--channel", default=None, help="Only this channel (default: every channel).")
+@pass_app
+def test_cmd(app: App, channel: str | None) -> None:
+    """Send a clearly marked test alert through the channels."""
+    from heavylegs.alerts.delivery import send_test
+    from heavylegs.alerts.query import list_alerts
+
+    ident, sent = _run(lambda: send_test(app.engine, app.settings, _now(), channel))
+    row = next(a for a in list_alerts(app.engine) if a["id"] == ident)
+    for d in row["deliveries"]:
+        verdict = "ok" if d["status"] == "delivered" else f"{d['status']}: {d['last_error']}"
+        click.echo(f"{d['channel']}: {verdict}")
+    if sent.delivered < sent.attempted or sent.attempted == 0:
+        sys.exit(1)
+
+
+@alerts_group.command("channels")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@pass_app
+def channels_cmd(app: App, as_json: bool) -> None:
+    """Each channel's last success, last error, permanent error and pending deliveries."""
+    from heavylegs.alerts.query import channel_status
+
+    rows = _run(lambda: channel_status(app.engine, app.settings))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for c in rows:
+        click.echo(f"{c['name']} ({c['kind']}): last success {c['last_success'] or 'never'}, pending {c['pending']}")
+        if c["permanent_error"]:
+            click.echo(f"    PERMANENT ERROR: {c['permanent_error']}")
+        elif c["last_error"]:
+            click.echo(f"    last error: {c['last_error']}")
+
 
 def register(main: click.Group) -> None:
-    return None
+    main.add_command(alerts_group)

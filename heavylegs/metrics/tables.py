@@ -1,7 +1,7 @@
 """Analysis results, recomputed from activities whenever they or the settings change."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, LargeBinary, String, Table, Text
 
 from heavylegs.store.meta import metadata
 
@@ -30,6 +30,11 @@ activity_metrics = Table(
     Column("baseline_median", Double, nullable=True),
     Column("baseline_mad", Double, nullable=True),
     Column("hr_coverage", Double, nullable=True),
+    # z of analysis.baseline.fade_vs_baseline (fade_vs_baseline itself is fade - median, in points)
+    Column("fade_z", Double, nullable=True),
+    # Heart-rate samples counted per whole bpm (uint32 x 256, zlib), so the
+    # HRmax percentile needs no stream decoding on an incremental recompute.
+    Column("hr_hist", LargeBinary, nullable=True),
     Column("computed_ts", Double, nullable=False),
 )
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, text, update
 
 from heavylegs.metrics.tables import analysis_state
 from heavylegs.store.streams import decode_streams, encode_streams
@@ -91,11 +91,13 @@ def record_outcome(conn: Connection, sha256: str, status: str, reason: str, path
     conn.execute(insert(file_outcomes).values(sha256=sha256, status=status, reason=reason, path=path, ts=time.time()))
 
 
-def store_raw(conn: Connection, sha256: str, fmt: str, data: bytes) -> None:
+def store_raw(conn: Connection, sha256: str, fmt: str, data: bytes | None = None, *, data_z: bytes | None = None, size: int | None = None) -> None:
+    """Keep the original bytes (zlib) under their sha256; a second copy costs nothing."""
     if conn.execute(select(raw_files.c.sha256).where(raw_files.c.sha256 == sha256)).first() is None:
-        conn.execute(
-            insert(raw_files).values(sha256=sha256, format=fmt, size_bytes=len(data), data_z=zlib.compress(data, 1), created_ts=time.time())
-        )
+        if data_z is None:
+            assert data is not None
+            data_z, size = zlib.compress(data, 1), len(data)
+        conn.execute(insert(raw_files).values(sha256=sha256, format=fmt, size_bytes=size or 0, data_z=data_z, created_ts=time.time()))
 
 
 def load_raw(conn: Connection, sha256: str) -> bytes | None:
@@ -153,7 +155,7 @@ def local_date_of(start: datetime, utc_offset_s: int | None) -> date:
     return (start.astimezone(timezone.utc) + timedelta(seconds=utc_offset_s or 0)).date()
 
 
-def summary_values(act: Activity) -> dict[str, Any]:
+def summary_values(act: Activity, streams_z: bytes | None = None) -> dict[str, Any]:
     return {
         "start_ts": act.start_utc.timestamp(),
         "utc_offset_s": act.utc_offset_s,
@@ -174,12 +176,12 @@ def summary_values(act: Activity) -> dict[str, Any]:
         "max_hr_bpm": act.max_hr_bpm,
         "has_gps": act.has_gps,
         "n_samples": len(act.streams),
-        "streams_z": encode_streams(act.streams),
+        "streams_z": streams_z if streams_z is not None else encode_streams(act.streams),
         "laps_json": json.dumps([asdict(lap) for lap in act.laps]),
     }
 
 
-def _add_source(conn: Connection, activity_id: int, src: SourceRef) -> None:
+def add_source(conn: Connection, activity_id: int, src: SourceRef) -> None:
     exists = conn.execute(
         select(activity_sources.c.id).where(
             and_(
@@ -198,9 +200,11 @@ def _add_source(conn: Connection, activity_id: int, src: SourceRef) -> None:
         )
 
 
-def _insert(conn: Connection, athlete_id: int, act: Activity, src: SourceRef, parent_id: int | None, leg: int | None) -> int:
+def _insert(
+    conn: Connection, athlete_id: int, act: Activity, src: SourceRef, parent_id: int | None, leg: int | None, streams_z: bytes | None = None
+) -> int:
     now = time.time()
-    values = summary_values(act) | {
+    values = summary_values(act, streams_z) | {
         "athlete_id": athlete_id,
         "parent_id": parent_id,
         "leg_index": leg,
@@ -212,26 +216,42 @@ def _insert(conn: Connection, athlete_id: int, act: Activity, src: SourceRef, pa
     if src.kind == "strava":
         values["strava_id"] = int(src.ref)
     new_id = int(conn.execute(insert(activities).values(**values)).inserted_primary_key[0])
-    _add_source(conn, new_id, src)
+    add_source(conn, new_id, src)
     return new_id
 
 
-def store_activity(conn: Connection, athlete_id: int, act: Activity, src: SourceRef, rules: MatchRules = MatchRules()) -> StoreResult:
+def lock_athlete(conn: Connection, athlete_id: int) -> None:
+    """Serialise dedup per athlete on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7243002, :a)"), {"a": int(athlete_id)})
+
+
+def store_activity(
+    conn: Connection,
+    athlete_id: int,
+    act: Activity,
+    src: SourceRef,
+    rules: MatchRules = MatchRules(),
+    blobs: list[bytes] | None = None,
+) -> StoreResult:
     """Insert ``act`` (and its multisport legs), or attach ``src`` to the stored copy.
 
     When the new copy is of a richer format, its data replaces the stored
     copy's while the id, name and links stay. Runs inside the caller's
     transaction, so a failure leaves nothing behind.
     """
-    summary = summary_values(act)
+    lock_athlete(conn, athlete_id)
+    # blobs: the activity's and its legs' encoded streams, precomputed by a worker process.
+    own_blob = blobs[0] if blobs else None
+    summary = summary_values(act, own_blob)
     match = find_match(conn, athlete_id, summary, rules)
     if match is None:
-        parent = _insert(conn, athlete_id, act, src, None, None)
+        parent = _insert(conn, athlete_id, act, src, None, None, own_blob)
         for i, leg in enumerate(act.legs):
-            _insert(conn, athlete_id, leg, src, parent, i)
+            _insert(conn, athlete_id, leg, src, parent, i, blobs[i + 1] if blobs and len(blobs) > i + 1 else None)
         mark_dirty(conn, athlete_id)
         return StoreResult(parent, "imported", athlete_id)
-    _add_source(conn, match.id, src)
+    add_source(conn, match.id, src)
     if src.kind == "strava" and match.strava_id is None:
         conn.execute(update(activities).where(activities.c.id == match.id).values(strava_id=int(src.ref)))
     if FORMAT_RANK.get(act.format, 0) > FORMAT_RANK.get(match.format, 0) and len(act.streams) > 0:
@@ -266,3 +286,26 @@ def delete_activity(conn: Connection, activity_id: int) -> bool:
     conn.execute(delete(activities).where(activities.c.id == activity_id))
     mark_dirty(conn, int(row.athlete_id))
     return True
+
+
+def apply_hints(conn: Connection, activity_id: int, hints: dict[str, Any]) -> None:
+    """An export's name and Strava id for a stored activity that lacks them.
+
+    Linking the Strava id here is what makes a later API backfill nearly free.
+    """
+    if not hints:
+        return
+    row = conn.execute(select(activities.c.name, activities.c.strava_id).where(activities.c.id == activity_id)).first()
+    if row is None:
+        return
+    values: dict[str, Any] = {}
+    if hints.get("name") and not row.name:
+        values["name"] = hints["name"]
+    sid = hints.get("strava_id")
+    if sid and row.strava_id is None:
+        taken = conn.execute(select(activities.c.id).where(activities.c.strava_id == int(sid))).first()
+        if taken is None:
+            values["strava_id"] = int(sid)
+            add_source(conn, activity_id, SourceRef("strava", str(sid), "", "strava"))
+    if values:
+        conn.execute(update(activities).where(activities.c.id == activity_id).values(**values, updated_ts=time.time()))

@@ -1,0 +1,156 @@
+"""Per-run metrics: grade-adjusted pace, late-run fade, Pa:HR decoupling, cadence drop, steadiness."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis._runsteps import (
+    Steps, build_steps, by_distance, by_time, gap_speed, mean_hr, median_cadence, split_speeds,
+)
+from analysis._util import as_f64
+from analysis.hr import valid_hr
+from analysis.trimp import hr_coverage
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """Thresholds for ``run_metrics``; each maps to the ``[analysis]`` config key noted."""
+
+    min_distance_m: float = 5000.0  # min_run_m
+    min_moving_s: float = 1200.0  # min_run_moving_s
+    pause_speed_mps: float = 0.5  # pause_speed_mps
+    gap_smoothing_m: float = 10.0  # gap_smoothing_m
+    gap_max_grade: float = 0.45  # gap_max_grade
+    early_from: float = 0.10  # early_from (fraction of moving distance)
+    early_to: float = 0.60  # early_to
+    late_from: float = 0.75  # late_from
+    decoupling_warmup_s: float = 600.0  # decoupling_warmup_s
+    decoupling_min_hr_coverage: float = 0.9  # decoupling_min_hr_coverage
+    steady_max_cv: float = 0.10  # steady_max_cv
+    max_gap_s: float = 30.0  # trimp_max_gap_s
+    steady_split_m: float = 1000.0  # steady_split_m (not in default.toml: 1 km per the definition)
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    distance_m: float  # moving distance
+    moving_s: float
+    gap_speed_mps: float  # 0.0 without moving time
+    fade_pct: float | None  # None when a stretch has no moving time
+    decoupling_pct: float | None  # None when HR coverage < decoupling_min_hr_coverage
+    cadence_drop_pct: float | None  # None without cadence
+    steady: bool
+    hr_coverage: float
+    qualifies: bool
+    early_range_m: tuple[float, float]
+    late_range_m: tuple[float, float]
+    steady_cv: float | None = None  # CV of the early 1-km GAP speeds (None with < 2 splits)
+
+
+def run_metrics(
+    time_s: Any,
+    distance_m: Any,
+    *,
+    speed_mps: Any = None,
+    altitude_m: Any = None,
+    hr_bpm: Any = None,
+    cadence_spm: Any = None,
+    treadmill: bool = False,
+    params: RunParams = RunParams(),
+) -> RunMetrics:
+    """Metrics of one run (running, trail running, treadmill).
+
+    Samples follow the backward convention (each sample ends the interval
+    since the previous one). Moving steps: ``moving.moving_mask`` (speed >=
+    0.5 m/s, time step <= 30 s); everything below counts moving steps only, and
+    positions are along the cumulative *moving* distance D (total = distance_m).
+
+    - GAP: each step's distance * Cr(grade)/3.6 (Minetti et al. 2002 J Appl
+      Physiol; ``gap.grade_from_altitude``). Treadmill runs (``treadmill=True``)
+      and runs without altitude get no correction.
+    - gap_speed_mps = total grade-adjusted distance / moving time.
+    - fade_pct = 100 * (1 - v_late / v_early), v = GAP distance / moving time
+      over a stretch; early = D in [0.10, 0.60) of the total, late = [0.75, 1].
+      Positive = slower at the end. ``early_range_m``/``late_range_m`` give the
+      stretches in metres of moving distance.
+    - decoupling_pct (Friel's Pa:HR, The Triathlete's/Cyclist's Training
+      Bible): the moving time after the first 600 s is cut into two equal
+      halves; EF = v_GAP / mean HR per half (time-weighted, valid HR only);
+      decoupling = 100 * (EF1 - EF2) / EF1. Positive = HR drifted up relative
+      to pace. Only when HR covers >= 90 % of moving time.
+    - cadence_drop_pct = 100 * (1 - median_late / median_early), time-weighted
+      medians of positive cadence over the early/late stretches.
+    - steady: coefficient of variation (population SD / mean) of the GAP speed
+      of each whole 1-km split of the early stretch < 0.10; needs >= 2 splits.
+      Reps shorter than ~500 m with equal recoveries can average out inside
+      1-km splits; lower ``steady_split_m`` to catch those.
+    - qualifies: moving distance >= 5000 m and moving time >= 1200 s.
+    """
+    p = params
+    t = as_f64(time_s)
+    if t.shape[0] < 2:
+        return RunMetrics(0.0, 0.0, 0.0, None, None, None, False, 0.0, False, (0.0, 0.0), (0.0, 0.0))
+    s = build_steps(
+        t, distance_m, speed_mps, altitude_m, treadmill=treadmill, pause_speed_mps=p.pause_speed_mps,
+        max_gap_s=p.max_gap_s, smoothing_m=p.gap_smoothing_m, max_grade=p.gap_max_grade,
+    )
+    total_m = float(s.cum_dist_m[-1])
+    moving_s = float(s.cum_time_s[-1])
+    whole = gap_speed(s, np.ones_like(s.time_s))
+    early = (p.early_from * total_m, p.early_to * total_m)
+    late = (p.late_from * total_m, total_m)
+    early_frac = by_distance(s, *early)
+    late_frac = by_distance(s, late[0], np.inf)  # inf keeps the final sample's step
+    v_early = gap_speed(s, early_frac)
+    v_late = gap_speed(s, late_frac)
+    fade = 100.0 * (1.0 - v_late / v_early) if v_early and v_late is not None else None
+
+    splits = split_speeds(s, early[0], early[1], p.steady_split_m)
+    cv = None
+    if splits.shape[0] >= 2 and np.isfinite(splits).all() and splits.mean() > 0:
+        cv = float(splits.std() / splits.mean())
+    coverage = 0.0
+    decoupling = None
+    if hr_bpm is not None:
+        hr = as_f64(hr_bpm)
+        coverage = hr_coverage(t, hr, moving=s.moving, max_gap_s=p.max_gap_s)
+        if coverage >= p.decoupling_min_hr_coverage:
+            decoupling = _decoupling(s, hr, p.decoupling_warmup_s, moving_s)
+    cadence_drop = None
+    if cadence_spm is not None:
+        cad = as_f64(cadence_spm)
+        c_early = median_cadence(s, early_frac, cad)
+        c_late = median_cadence(s, late_frac, cad)
+        if c_early and c_late is not None:
+            cadence_drop = 100.0 * (1.0 - c_late / c_early)
+    return RunMetrics(
+        distance_m=total_m,
+        moving_s=moving_s,
+        gap_speed_mps=whole or 0.0,
+        fade_pct=fade,
+        decoupling_pct=decoupling,
+        cadence_drop_pct=cadence_drop,
+        steady=cv is not None and cv < p.steady_max_cv,
+        hr_coverage=coverage,
+        qualifies=total_m >= p.min_distance_m and moving_s >= p.min_moving_s,
+        early_range_m=early,
+        late_range_m=late,
+        steady_cv=cv,
+    )
+
+
+def _decoupling(s: Steps, hr: np.ndarray, warmup_s: float, moving_s: float) -> float | None:
+    if moving_s <= warmup_s:
+        return None
+    mid = 0.5 * (warmup_s + moving_s)
+    valid = valid_hr(hr)
+    efs = []
+    for frac in (by_time(s, warmup_s, mid), by_time(s, mid, np.inf)):
+        v = gap_speed(s, frac)
+        h = mean_hr(s, frac, hr, valid)
+        if not v or not h:
+            return None
+        efs.append(v / h)
+    return 100.0 * (efs[0] - efs[1]) / efs[0]

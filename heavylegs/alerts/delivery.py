@@ -1,0 +1,155 @@
+"""Sending what the outbox holds: claim, send outside any transaction, record the attempt.
+
+Failed sends retry with exponential backoff and jitter until
+``alerts.retry_max_age_h`` after the alert was queued; permanent errors stop
+at once. Every attempt is a row in ``alert_attempts``.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, or_, select
+
+from heavylegs.alerts.channels import Channel, build_channels
+from heavylegs.alerts.model import TransportError
+from heavylegs.alerts.outbox import OPEN, claim, daily_history, record_attempt, row_to_alert
+from heavylegs.alerts.tables import alert_deliveries, alerts
+from heavylegs.settings import Settings
+
+BATCH = 200
+
+
+@dataclass
+class DeliverySummary:
+    attempted: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    pending: int = 0  # still open (pending or retrying) after this run
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def backoff_s(attempt: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
+    """Delay before retry number ``attempt`` (1-based): doubling, capped, then jittered into [50%, 100%]
+    so that many deliveries failing together do not retry in lock-step."""
+    delay = min(max_s, base_s * 2 ** max(0, attempt - 1))
+    return delay * (0.5 + 0.5 * (rng or random).random())
+
+
+def _candidates(engine: Engine, now_ts: float, stale_before: float, force: bool, alert_ids: list[str] | None) -> list:
+    q = (
+        select(alert_deliveries.c.id.label("delivery_id"), alert_deliveries.c.channel, alert_deliveries.c.attempts,
+               alert_deliveries.c.created_ts.label("queued_ts"), alerts)
+        .join(alerts, alerts.c.id == alert_deliveries.c.alert_id)
+        .where(alert_deliveries.c.status.in_(OPEN))
+        .where(or_(alert_deliveries.c.claimed_at.is_(None), alert_deliveries.c.claimed_at < stale_before))
+    )
+    if not force:
+        q = q.where(alert_deliveries.c.next_attempt_ts <= now_ts)
+    if alert_ids is not None:
+        q = q.where(alert_deliveries.c.alert_id.in_(alert_ids))
+    with engine.connect() as conn:
+        return conn.execute(q.order_by(alert_deliveries.c.next_attempt_ts, alert_deliveries.c.id).limit(BATCH)).all()
+
+
+def open_count(engine: Engine, alert_ids: list[str] | None = None) -> int:
+    q = select(func.count()).select_from(alert_deliveries).where(alert_deliveries.c.status.in_(OPEN))
+    if alert_ids is not None:
+        q = q.where(alert_deliveries.c.alert_id.in_(alert_ids))
+    with engine.connect() as conn:
+        return int(conn.execute(q).scalar() or 0)
+
+
+def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool = False,
+                alert_ids: list[str] | None = None, channels: list[Channel] | None = None) -> DeliverySummary:
+    """Send every due delivery (``force``: ignore backoff); returns counts incl. what is still pending."""
+    by_name = {c.name: c for c in (channels if channels is not None else build_channels(settings))}
+    now_ts = now.timestamp()
+    stale_before = now_ts - float(settings.get("alerts.claim_timeout_s", 300))
+    base, cap = float(settings.get("alerts.retry_base_s", 30)), float(settings.get("alerts.retry_max_s", 3600))
+    max_age_s = float(settings.get("alerts.retry_max_age_h", 24)) * 3600
+    summary = DeliverySummary()
+    for row in _candidates(engine, now_ts, stale_before, force, alert_ids):
+        with engine.begin() as conn:
+            token = claim(conn, row.delivery_id, now_ts, stale_before, None if force else now_ts)
+        if token is None:
+            continue  # another process has it
+        channel = by_name.get(row.channel)
+        error: str | None = None
+        permanent = False
+        started = time.monotonic()
+        if channel is None:
+            error, permanent = f"channel {row.channel} is no longer configured", True
+        else:
+            alert = row_to_alert(row)
+            try:
+                if channel.kind == "email":
+                    with engine.connect() as conn:
+                        alert.history = daily_history(conn, row.athlete_id, alert.date)
+                channel.notify(alert)
+            except TransportError as exc:
+                error, permanent = exc.message, exc.permanent
+            except Exception as exc:  # noqa: BLE001 - a broken channel must not stop the others
+                error = f"unexpected {type(exc).__name__} in channel {channel.name}"
+        duration = time.monotonic() - started
+        summary.attempted += 1
+        attempt = row.attempts + 1
+        next_ts = now_ts
+        if error is None:
+            status = "delivered"
+            summary.delivered += 1
+        elif permanent:
+            status = "failed"
+            summary.failed += 1
+        elif now_ts - row.queued_ts >= max_age_s:
+            status = "failed"
+            error += f" (giving up: undelivered {max_age_s / 3600:g} h after it was queued)"
+            summary.failed += 1
+        else:
+            status = "retrying"
+            next_ts = now_ts + backoff_s(attempt, base, cap)
+            summary.retrying += 1
+        with engine.begin() as conn:
+            record_attempt(conn, row.delivery_id, row.channel, token, now_ts, duration, error, permanent, status, next_ts)
+    summary.pending = open_count(engine, alert_ids)
+    return summary
+
+
+def channel_names(settings: Settings) -> list[str]:
+    return [c.name for c in build_channels(settings)]
+
+
+def open_channels(engine: Engine) -> dict[str, int]:
+    q = select(alert_deliveries.c.channel, func.count()).where(alert_deliveries.c.status.in_(OPEN)).group_by(alert_deliveries.c.channel)
+    with engine.connect() as conn:
+        return {name: int(n) for name, n in conn.execute(q)}
+
+
+
+def send_test(engine: Engine, settings: Settings, now: datetime, channel: str | None = None) -> tuple[str, DeliverySummary]:
+    """Queue a clearly marked test alert for one channel (or all) and send it at once."""
+    import secrets
+
+    from heavylegs.alerts.model import Finding
+    from heavylegs.alerts.outbox import store_alert
+    from heavylegs.settings import ConfigError
+
+    chans = build_channels(settings)
+    if channel is not None:
+        chans = [c for c in chans if c.name == channel]
+        if not chans:
+            raise ConfigError(f"no alerts channel named {channel!r}")
+    finding = Finding(
+        rule="test", severity="info", episode_key=secrets.token_hex(8), date=now.date(),
+        metrics={"test": True}, advice=[],
+        message="This is a test alert from heavylegs. If you can read it, this channel works. Nothing is wrong with your legs.",
+    )
+    with engine.begin() as conn:
+        ident = store_alert(conn, None, settings.default_athlete, finding, "test", [c.name for c in chans], now)
+    assert ident is not None  # a fresh random key never collides
+    return ident, deliver_due(engine, settings, now, force=True, alert_ids=[ident], channels=chans)

@@ -1,0 +1,107 @@
+"""E-mail alerts over SMTP: text + HTML alternatives, the HTML with an inline chart.
+
+SMTP replies in the 5xx range are permanent (the server will refuse the same
+message again); 4xx and connection problems are retried.
+"""
+from __future__ import annotations
+
+import html
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from typing import Any
+
+from heavylegs.alerts.channels import Channel
+from heavylegs.alerts.chart import load_png
+from heavylegs.alerts.model import Alert, TransportError
+from heavylegs.settings import ConfigError, Settings
+
+SECURITY = ("starttls", "tls", "none")
+COLOURS = {"info": "#2c7fb8", "caution": "#e6a100", "warning": "#d95f0e", "urgent": "#c0392b"}
+
+
+def build_message(alert: Alert, sender: str, recipients: list[str]) -> EmailMessage:
+    domain = parseaddr(sender)[1].rpartition("@")[2] or socket.getfqdn()
+    msg = EmailMessage()
+    msg["Subject"] = alert.title
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = formatdate(localtime=False)
+    # Stable across retries, so a mail client shows a re-sent alert once.
+    msg["Message-ID"] = f"<heavylegs-alert-{alert.id}@{domain}>"
+    msg["X-Heavylegs-Alert"] = alert.id
+    msg.set_content(alert.text())
+    png = load_png(alert.history)
+    msg.add_alternative(_html(alert, with_chart=png is not None), subtype="html")
+    if png is not None:
+        msg.get_payload()[1].add_related(png, "image", "png", cid="<chart@heavylegs>", filename="chart.png")
+    return msg
+
+
+def _html(alert: Alert, with_chart: bool) -> str:
+    esc = html.escape
+    colour = COLOURS.get(alert.severity, "#444")
+    advice = "".join(f"<li>{esc(a)}</li>" for a in alert.advice)
+    numbers = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>" for k, v in alert.metrics.items())
+    chart = '<p><img src="cid:chart@heavylegs" alt="daily load and acute:chronic ratio" width="600"></p>' if with_chart else ""
+    return (
+        f'<html><body style="font-family:sans-serif">'
+        f'<h2 style="color:{colour}">{esc(alert.title)}</h2><p>{esc(alert.message)}</p>{chart}'
+        + (f"<h3>What to do</h3><ul>{advice}</ul>" if advice else "")
+        + f'<table style="font-size:small">{numbers}</table>'
+        f'<p style="font-size:small;color:#777">Alert id {esc(alert.id)}</p></body></html>'
+    )
+
+
+class EmailChannel(Channel):
+    kind = "email"
+
+    def __init__(self, name: str, recipients: list[str], sender: str, host: str, port: int, security: str,
+                 username: str, password: str, timeout_s: float) -> None:
+        super().__init__(name)
+        self.recipients, self.sender = recipients, sender
+        self.host, self.port, self.security = host, port, security
+        self.username, self._password, self.timeout_s = username, password, timeout_s
+
+    @classmethod
+    def from_config(cls, name: str, settings: Settings, conf: dict[str, Any]) -> "EmailChannel":
+        merged = settings.section("smtp") | {k: v for k, v in conf.items() if v not in (None, "")}
+        to = merged.get("to")
+        recipients = [to] if isinstance(to, str) else list(to or [])
+        if not recipients:
+            raise ConfigError(f"alerts channel {name}: email needs 'to'")
+        security = str(merged.get("security", "none"))
+        if security not in SECURITY:
+            raise ConfigError(f"alerts channel {name}: smtp security must be one of {', '.join(SECURITY)}")
+        return cls(name, recipients, str(merged.get("from") or "heavylegs@localhost"), str(merged.get("host", "127.0.0.1")),
+                   int(merged.get("port", 25)), security, str(merged.get("username") or ""),
+                   settings.secret(merged, "password"), float(merged.get("timeout_s", 10)))
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "tls":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s, context=ssl.create_default_context())
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+        if self.security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        return smtp
+
+    def notify(self, alert: Alert) -> None:
+        msg = build_message(alert, self.sender, self.recipients)
+        where = f"{self.host}:{self.port}"
+        try:
+            with self._connect() as smtp:
+                if self.username:
+                    smtp.login(self.username, self._password)
+                smtp.send_message(msg, from_addr=parseaddr(self.sender)[1], to_addrs=self.recipients)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise TransportError(f"SMTP {where} refused every recipient (codes {codes})", permanent=all(c >= 500 for c in codes)) from exc
+        except smtplib.SMTPResponseException as exc:
+            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            raise TransportError(f"SMTP {exc.smtp_code} from {where}: {text[:200]}", permanent=exc.smtp_code >= 500) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransportError(f"SMTP server {where} does not support {exc}", permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransportError(f"cannot send through {where}: {type(exc).__name__}: {exc}"[:300]) from exc

@@ -1,0 +1,97 @@
+"""Signed JSON webhooks.
+
+The signature is ``sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>``
+in ``X-Heavylegs-Signature``, with the unix timestamp in
+``X-Heavylegs-Timestamp``: receivers recompute it over the exact bytes
+received and reject old timestamps to stop replays. ``X-Heavylegs-Delivery``
+is the alert id, stable across retries, for de-duplication.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from heavylegs.alerts.channels import Channel
+from heavylegs.alerts.model import Alert, TransportError
+from heavylegs.settings import ConfigError, Settings
+
+# 408 and 429 mean "later", everything else in 4xx means "never like this".
+RETRYABLE_4XX = {408, 429}
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str, now: float | None = None, tolerance_s: float = 300) -> bool:
+    """Receiver side: True when the signature matches and the timestamp is fresh."""
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        return False
+    if abs((time.time() if now is None else now) - ts) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, ts, body), signature)
+
+
+def _where(url: str) -> str:
+    # Webhook URLs often embed tokens in the path or query; errors show only the host.
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
+class WebhookChannel(Channel):
+    kind = "webhook"
+
+    def __init__(self, name: str, url: str, secret: str, timeout_s: float) -> None:
+        super().__init__(name)
+        self.url = url
+        self._secret = secret
+        self.timeout_s = timeout_s
+
+    @classmethod
+    def from_config(cls, name: str, settings: Settings, conf: dict[str, Any]) -> "WebhookChannel":
+        url = str(conf.get("url") or "")
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ConfigError(f"alerts channel {name}: webhook needs an http(s) url")
+        timeout = float(conf.get("timeout_s") or settings.get("alerts.webhook_timeout_s", 10))
+        return cls(name, url, settings.secret(conf, "secret"), timeout)
+
+    def request(self, alert: Alert, now: float | None = None) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(alert.payload(), sort_keys=True, separators=(",", ":")).encode()
+        ts = int(time.time() if now is None else now)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "heavylegs-alerts",
+            "X-Heavylegs-Event": alert.rule,
+            "X-Heavylegs-Delivery": alert.id,
+            "X-Heavylegs-Timestamp": str(ts),
+        }
+        if self._secret:
+            headers["X-Heavylegs-Signature"] = sign(self._secret, ts, body)
+        return body, headers
+
+    def notify(self, alert: Alert) -> None:
+        body, headers = self.request(alert)
+        where = _where(self.url)
+        try:
+            with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+                resp = client.post(self.url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TransportError(f"timed out after {self.timeout_s:g} s posting to {where}") from exc
+        except httpx.HTTPError as exc:
+            raise TransportError(f"cannot reach {where}: {type(exc).__name__}") from exc
+        code = resp.status_code
+        if 200 <= code < 300:
+            return
+        if 300 <= code < 400:
+            raise TransportError(f"HTTP {code} redirect from {where} (redirects are not followed; fix the url)")
+        permanent = 400 <= code < 500 and code not in RETRYABLE_4XX
+        raise TransportError(f"HTTP {code} from {where}", permanent=permanent)

@@ -1,0 +1,213 @@
+"""Files -> store: walk, hash, skip what is known, decode in worker processes,
+write each file in its own transaction with a single writer.
+
+A file is one transaction (raw bytes, activities, sources, outcome), so a
+crash or ``kill -9`` leaves whole files or nothing, and the same import run
+again skips every file it already stored by its sha256.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from sqlalchemy import Engine, select
+
+from heavylegs.import_report import FileOutcome, ImportReport
+from heavylegs.settings import Settings
+from heavylegs.store.activities import (
+    MatchRules,
+    SourceRef,
+    add_source,
+    apply_hints,
+    get_or_create_athlete,
+    record_outcome,
+    store_activity,
+    store_raw,
+)
+from heavylegs.store.streams import encode_streams
+from heavylegs.store.tables import activity_sources, file_outcomes
+from ingest.decode import decode_safely
+from ingest.errors import IngestError
+from ingest.limits import Limits
+from ingest.walk import Item, iter_items, load_bytes
+
+Progress = Callable[[int, "int | None", str], None]
+IN_PROCESS_FIRST = 4  # small batches (a service scan) never pay for a process pool
+
+
+@dataclass
+class Decoded:
+    """A worker's answer for one file, with the expensive encodings done off the writer."""
+
+    status: str  # ok | skipped | failed
+    reason: str | None
+    activities: list[Any]
+    blobs: list[list[bytes]]
+    raw_z: bytes | None
+
+
+def decode_job(data: bytes, fmt: str | None, hints: dict[str, Any], default_tz: str) -> Decoded:
+    status, payload = decode_safely(data, fmt, hints, default_tz)
+    if status != "ok":
+        return Decoded(status, payload, [], [], None)
+    blobs = [[encode_streams(a.streams, 1)] + [encode_streams(leg.streams, 1) for leg in a.legs] for a in payload]
+    return Decoded("ok", None, payload, blobs, zlib.compress(data, 1))
+
+
+class _Known:
+    """What the store already holds, loaded once so a re-import touches no decoder."""
+
+    def __init__(self, engine: Engine) -> None:
+        with engine.connect() as conn:
+            rows = conn.execute(select(activity_sources.c.sha256, activity_sources.c.ref, activity_sources.c.activity_id).where(activity_sources.c.kind == "file"))
+            self.activity: dict[str, int] = {}
+            self.refs: set[tuple[str, str]] = set()
+            for sha, ref, act in rows:
+                self.activity.setdefault(sha, int(act))
+                self.refs.add((sha, ref))
+            self.skipped = {sha: reason for sha, reason in conn.execute(select(file_outcomes.c.sha256, file_outcomes.c.reason).where(file_outcomes.c.status == "skipped"))}
+
+
+class Importer:
+    def __init__(self, engine: Engine, settings: Settings, athlete: str, source_id: int | None = None, workers: int | None = None) -> None:
+        self.engine = engine
+        self.limits = Limits.from_mapping(settings.section("import"))
+        self.rules = MatchRules.from_settings(settings.section("dedup"))
+        self.default_tz = str(settings.athlete(athlete).get("timezone") or settings.get("import.default_timezone", "UTC"))
+        self.source_id = source_id
+        configured = int(settings.get("import.workers", 0) or 0)
+        self.workers = workers if workers is not None else (configured or os.cpu_count() or 1)
+        with engine.begin() as conn:
+            self.athlete_id = get_or_create_athlete(conn, athlete)
+        self.known = _Known(engine)
+        self._pool: ProcessPoolExecutor | None = None
+        self._decoded_in_process = 0
+
+    def _decode(self, data: bytes, item: Item) -> Future[Decoded] | Decoded:
+        if self.workers <= 1 or self._decoded_in_process < IN_PROCESS_FIRST:
+            self._decoded_in_process += 1
+            return decode_job(data, item.fmt, item.hints, self.default_tz)
+        if self._pool is None:
+            # forkserver: safe even when the caller (the service) runs threads.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("forkserver"))
+        return self._pool.submit(decode_job, data, item.fmt, item.hints, self.default_tz)
+
+    def _prepare(self, item: Item) -> tuple[FileOutcome | None, bytes | None, str | None]:
+        """An outcome decided without decoding, or the bytes and sha256 to decode."""
+        if item.error is not None:
+            return FileOutcome(item.display, "failed", item.error.reason), None, None
+        if item.skip is not None:
+            return FileOutcome(item.display, "skipped", item.skip), None, None
+        try:
+            data = load_bytes(item, self.limits)
+        except IngestError as exc:
+            return FileOutcome(item.display, "failed", exc.reason), None, None
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in self.known.activity:
+            act = self.known.activity[sha]
+            if (sha, item.display) not in self.known.refs:
+                self._link(act, item, sha)
+            return FileOutcome(item.display, "duplicate", "same file already imported", sha, act), None, None
+        if sha in self.known.skipped:
+            return FileOutcome(item.display, "skipped", self.known.skipped[sha], sha), None, None
+        return None, data, sha
+
+    def _link(self, activity_id: int, item: Item, sha: str) -> None:
+        with self.engine.begin() as conn:
+            add_source(conn, activity_id, SourceRef("file", item.display, sha, item.fmt, self.source_id))
+            apply_hints(conn, activity_id, item.hints)
+        self.known.refs.add((sha, item.display))
+
+    def _write(self, item: Item, sha: str, dec: Decoded) -> FileOutcome:
+        if dec.status != "ok":
+            with self.engine.begin() as conn:
+                record_outcome(conn, sha, dec.status, dec.reason or "", item.display)
+            if dec.status == "skipped":
+                self.known.skipped[sha] = dec.reason or ""
+            return FileOutcome(item.display, dec.status, dec.reason, sha)
+        fmt = dec.activities[0].format if dec.activities else (item.fmt or "fit")
+        src = SourceRef("file", item.display, sha, fmt, self.source_id)
+        statuses: list[str] = []
+        first_id: int | None = None
+        with self.engine.begin() as conn:
+            store_raw(conn, sha, fmt, data_z=dec.raw_z, size=None)
+            for act, blobs in zip(dec.activities, dec.blobs):
+                res = store_activity(conn, self.athlete_id, act, src, self.rules, blobs)
+                statuses.append(res.status)
+                first_id = first_id if first_id is not None else res.activity_id
+            if first_id is not None and len(dec.activities) == 1:
+                apply_hints(conn, first_id, item.hints)
+        self.known.activity[sha] = first_id if first_id is not None else -1
+        self.known.refs.add((sha, item.display))
+        warnings = [n for a in dec.activities for n in a.notes]
+        status = "imported" if "imported" in statuses else "duplicate"
+        reason = None if status == "imported" else "same run already stored (matched on start, duration and distance)"
+        return FileOutcome(item.display, status, reason, sha, first_id, warnings)
+
+    def run(self, items: Iterator[Item], progress: Progress | None = None, total: int | None = None) -> ImportReport:
+        report = ImportReport()
+        window: deque[tuple[Item, str, Future[Decoded] | Decoded]] = deque()
+        max_window = max(2, self.workers * 3)
+
+        def drain_one() -> None:
+            item, sha, job = window.popleft()
+            dec = job.result() if isinstance(job, Future) else job
+            finish(self._write(item, sha, dec))
+
+        def finish(outcome: FileOutcome) -> None:
+            report.add(outcome)
+            if progress:
+                progress(len(report.outcomes), total, outcome.path)
+
+        try:
+            for item in items:
+                outcome, data, sha = self._prepare(item)
+                if outcome is not None:
+                    finish(outcome)
+                    continue
+                assert data is not None and sha is not None
+                # A same-sha file twice in one batch must not be decoded twice.
+                if any(s == sha for _, s, _ in window):
+                    while window:
+                        drain_one()
+                    outcome, data, sha = self._prepare(item)
+                    if outcome is not None:
+                        finish(outcome)
+                        continue
+                    assert data is not None and sha is not None
+                window.append((item, sha, self._decode(data, item)))
+                while len(window) >= max_window:
+                    drain_one()
+            while window:
+                drain_one()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+        return report
+
+
+def import_paths(
+    engine: Engine,
+    settings: Settings,
+    paths: Sequence[Path | str],
+    *,
+    athlete: str,
+    source_id: int | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import every activity file under ``paths`` for ``athlete``; see ImportReport."""
+    importer = Importer(engine, settings, athlete, source_id, workers)
+    limits = importer.limits
+    # Plain files are listed up front for a progress total; archive members stream.
+    items = list(iter_items(list(paths), limits)) if not any(str(p).lower().endswith(".zip") for p in paths) else None
+    if items is not None:
+        return importer.run(iter(items), progress, len(items))
+    return importer.run(iter_items(list(paths), limits), progress, None)

@@ -1,0 +1,130 @@
+"""One activity's metrics: the parts that need its streams.
+
+The load chosen here is TRIMP or nothing; activities without enough heart
+rate get their estimated load later (``derived.py``), because the load
+model is fitted on all of the athlete's TRIMP runs at once.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from analysis._util import backward_dt
+from analysis.moving import moving_mask
+from analysis.runs import RunMetrics, run_metrics
+from analysis.trimp import banister_trimp, hr_coverage
+from heavylegs.metrics.anchors import Anchors, encode_hist, hr_histogram
+from heavylegs.metrics.config import AnalysisConfig
+from ingest.model import RUNNING_SPORTS, Streams
+
+
+@dataclass
+class ActivityInfo:
+    """What the recompute needs of an ``activities`` row."""
+
+    id: int
+    revision: int
+    start_ts: float
+    local_date: date
+    sport: str
+    sub_sport: str | None
+    parent_id: int | None
+    elapsed_s: float
+    timer_s: float | None
+    moving_s: float | None
+    distance_m: float | None
+
+    @property
+    def is_multisport_parent(self) -> bool:
+        # The legs carry the load; counting the parent too would double it.
+        return self.sport == "multisport" and self.parent_id is None
+
+    @property
+    def is_treadmill(self) -> bool:
+        return self.sport == "treadmill_running" or self.sub_sport in ("treadmill", "indoor_running", "virtual_activity")
+
+
+def _finite(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _run_metrics(info: ActivityInfo, s: Streams, cfg: AnalysisConfig) -> RunMetrics | None:
+    # Without distance, run_metrics integrates speed (a treadmill file may carry only speed).
+    if not any(x is not None and np.isfinite(x).any() for x in (s.distance_m, s.speed_mps)):
+        return None
+    return run_metrics(
+        s.time_s,
+        s.distance_m,
+        speed_mps=s.speed_mps,
+        altitude_m=s.altitude_m,
+        hr_bpm=s.hr_bpm,
+        cadence_spm=s.cadence_spm,
+        treadmill=info.is_treadmill,
+        params=cfg.run_params,
+    )
+
+
+def _summary_only(info: ActivityInfo) -> tuple[float | None, float | None, float | None]:
+    moving = _finite(info.moving_s) or _finite(info.timer_s) or _finite(info.elapsed_s)
+    dist = _finite(info.distance_m)
+    speed = dist / moving if dist and moving else None
+    return dist, moving, speed
+
+
+def analyse_activity(info: ActivityInfo, s: Streams, cfg: AnalysisConfig, anchors: Anchors) -> dict[str, Any]:
+    """``activity_metrics`` values for one activity (estimate and baseline filled later)."""
+    row: dict[str, Any] = {
+        "activity_id": info.id,
+        "revision": info.revision,
+        "local_date": info.local_date,
+        "load": None,
+        "load_method": "none",
+        "qualifies": False,
+        "hr_hist": None,
+        "computed_ts": time.time(),
+    }
+    if info.is_multisport_parent:
+        return row
+    dist, moving_s, gap = _summary_only(info)
+    rm: RunMetrics | None = None
+    if len(s) >= 2:
+        rm = _run_metrics(info, s, cfg)
+        mask = moving_mask(
+            s.time_s, s.speed_mps, s.distance_m, pause_speed_mps=cfg.run_params.pause_speed_mps, max_gap_s=cfg.trimp_max_gap_s
+        )
+        if rm is not None:
+            dist, moving_s, gap = _finite(rm.distance_m), _finite(rm.moving_s), _finite(rm.gap_speed_mps)
+        else:
+            moving_s = float(backward_dt(s.time_s)[mask].sum()) or moving_s
+        if s.hr_bpm is not None:
+            row["hr_hist"] = encode_hist(hr_histogram(s.hr_bpm))
+            cov = hr_coverage(s.time_s, s.hr_bpm, moving=mask, max_gap_s=cfg.trimp_max_gap_s)
+            row["hr_coverage"] = cov
+            if cov >= cfg.hr_coverage_for_trimp:
+                row["load"] = banister_trimp(
+                    s.time_s,
+                    s.hr_bpm,
+                    hr_rest_bpm=anchors.hr_rest_bpm,
+                    hr_max_bpm=anchors.hr_max_bpm,
+                    sex=cfg.sex,
+                    moving=mask,
+                    max_gap_s=cfg.trimp_max_gap_s,
+                )
+                row["load_method"] = "trimp"
+    row.update(distance_m=dist, moving_s=moving_s, gap_speed_mps=gap)
+    if rm is not None and info.sport in RUNNING_SPORTS and rm.qualifies:
+        row.update(
+            qualifies=True,
+            fade_pct=_finite(rm.fade_pct),
+            decoupling_pct=_finite(rm.decoupling_pct),
+            cadence_drop_pct=_finite(rm.cadence_drop_pct),
+            steady=None if rm.steady is None else bool(rm.steady),
+        )
+    return row

@@ -1,0 +1,123 @@
+"""The analysis settings of one athlete, resolved once per recompute.
+
+The settings hash decides between an incremental and a full recompute: any
+change to ``[analysis]``, to the athlete's own settings or to
+``ANALYSIS_VERSION`` (bumped when the algorithms change) recomputes every
+activity.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from analysis.daily import DailyParams
+from analysis.runs import RunParams
+from heavylegs.settings import ConfigError, Settings
+from ingest.model import RUNNING_SPORTS
+
+ANALYSIS_VERSION = 1
+
+# The load model is fitted on runs; a ride's speed says nothing about its
+# cost, so only activities on foot get an estimated load when HR is missing.
+ESTIMABLE_SPORTS = RUNNING_SPORTS | {"walking", "hiking"}
+
+# Keys of [athlete] that do not change any number (the default athlete's
+# name; the time zone only moves "today", which the last_day check covers).
+_NON_ANALYSIS_ATHLETE_KEYS = frozenset({"default", "timezone"})
+
+DEFAULT_HR_MAX_BPM = 190.0
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    sports: frozenset[str] | None  # None: every sport counts toward daily load
+    sex: str
+    hr_rest_bpm: float | None  # configured value, or None
+    hr_max_bpm: float | None
+    hr_rest_default_bpm: float
+    hr_max_percentile: float
+    hr_max_window_days: int
+    hr_coverage_for_trimp: float
+    trimp_max_gap_s: float
+    baseline_runs: int
+    estimate_min_hr_runs: int
+    run_params: RunParams
+    daily_params: DailyParams
+    settings_hash: str
+
+    @property
+    def hr_max_label(self) -> str:
+        """Where a derived HRmax comes from, as stored in analysis_state.hr_max_source."""
+        return f"p{self.hr_max_percentile:g}-{self.hr_max_window_days}d"
+
+    def counts(self, sport: str) -> bool:
+        return self.sports is None or sport in self.sports
+
+
+def settings_hash(analysis: dict[str, Any], athlete: dict[str, Any]) -> str:
+    relevant = {k: v for k, v in athlete.items() if k not in _NON_ANALYSIS_ATHLETE_KEYS}
+    blob = json.dumps({"v": ANALYSIS_VERSION, "analysis": analysis, "athlete": relevant}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None or value == "" else float(value)
+
+
+def analysis_config(settings: Settings, athlete_name: str) -> AnalysisConfig:
+    a = settings.section("analysis")
+    ath = settings.athlete(athlete_name)
+    sex = str(ath.get("sex", "male")).lower()
+    if sex not in ("male", "female"):
+        raise ConfigError(f"athlete {athlete_name}: sex must be 'male' or 'female', not {sex!r}")
+    sports = a.get("sports") or []
+    run = RunParams(
+        min_distance_m=float(a.get("min_run_m", 5000)),
+        min_moving_s=float(a.get("min_run_moving_s", 1200)),
+        pause_speed_mps=float(a.get("pause_speed_mps", 0.5)),
+        gap_smoothing_m=float(a.get("gap_smoothing_m", 10)),
+        gap_max_grade=float(a.get("gap_max_grade", 0.45)),
+        early_from=float(a.get("early_from", 0.10)),
+        early_to=float(a.get("early_to", 0.60)),
+        late_from=float(a.get("late_from", 0.75)),
+        decoupling_warmup_s=float(a.get("decoupling_warmup_s", 600)),
+        decoupling_min_hr_coverage=float(a.get("decoupling_min_hr_coverage", 0.9)),
+        steady_max_cv=float(a.get("steady_max_cv", 0.10)),
+        max_gap_s=float(a.get("trimp_max_gap_s", 30)),
+    )
+    daily = DailyParams(
+        acute_days=int(a.get("acute_days", 7)),
+        chronic_days=int(a.get("chronic_days", 28)),
+        ctl_days=float(a.get("ctl_days", 42)),
+        atl_days=float(a.get("atl_days", 7)),
+    )
+    return AnalysisConfig(
+        sports=frozenset(str(s) for s in sports) if sports else None,
+        sex=sex,
+        hr_rest_bpm=_opt_float(ath.get("hr_rest_bpm")),
+        hr_max_bpm=_opt_float(ath.get("hr_max_bpm")),
+        hr_rest_default_bpm=float(a.get("hr_rest_default_bpm", 60)),
+        hr_max_percentile=float(a.get("hr_max_percentile", 99.5)),
+        hr_max_window_days=int(a.get("hr_max_window_days", 365)),
+        hr_coverage_for_trimp=float(a.get("hr_coverage_for_trimp", 0.8)),
+        trimp_max_gap_s=float(a.get("trimp_max_gap_s", 30)),
+        baseline_runs=int(a.get("baseline_runs", 10)),
+        estimate_min_hr_runs=int(a.get("estimate_min_hr_runs", 5)),
+        run_params=run,
+        daily_params=daily,
+        settings_hash=settings_hash(a, ath),
+    )
+
+
+def athlete_today(settings: Settings, athlete_name: str, now: datetime | None = None) -> date:
+    """The athlete's current local date (``timezone`` of [athlete] / [athletes.<name>])."""
+    tz_name = str(settings.athlete(athlete_name).get("timezone") or "UTC")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"athlete {athlete_name}: unknown timezone {tz_name!r}") from exc
+    return (now or datetime.now(tz)).astimezone(tz).date()

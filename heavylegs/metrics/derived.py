@@ -1,0 +1,120 @@
+"""Metrics that depend on other activities: estimated loads and fade baselines.
+
+Both work on the stored per-activity values (no streams), so they are
+cheap enough to redo for the whole history whenever something changed.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.baseline import fade_vs_baseline
+from analysis.estimate import LoadModel, estimate_load, fit_load_model
+from heavylegs.metrics.activity import ActivityInfo
+from heavylegs.metrics.config import ESTIMABLE_SPORTS, AnalysisConfig
+from ingest.model import RUNNING_SPORTS
+
+
+@dataclass
+class Entry:
+    """An activity and its (possibly just recomputed) ``activity_metrics`` values."""
+
+    info: ActivityInfo
+    m: dict[str, Any]
+
+    @property
+    def order(self) -> tuple[float, int]:
+        return (self.info.start_ts, self.info.id)
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def model_to_json(model: LoadModel | None) -> str | None:
+    if model is None:
+        return None
+    return json.dumps({"coef": float(model.coef), "exponent": float(model.exponent), "method": str(model.method)})
+
+
+def fit_model(entries: list[Entry], cfg: AnalysisConfig) -> LoadModel | None:
+    """The athlete's load model, fitted on their running activities that have TRIMP."""
+    pts = [
+        (e.m["moving_s"], e.m["gap_speed_mps"], e.m["load"])
+        for e in entries
+        if e.m["load_method"] == "trimp"
+        and e.info.sport in RUNNING_SPORTS
+        and (_num(e.m.get("moving_s")) or 0) > 0
+        and (_num(e.m.get("gap_speed_mps")) or 0) > 0
+        and _num(e.m.get("load")) is not None
+    ]
+    arr = np.array(pts, dtype=np.float64).reshape(-1, 3)
+    try:
+        return fit_load_model(arr[:, 0], arr[:, 1], arr[:, 2], min_runs=cfg.estimate_min_hr_runs, sex=cfg.sex)
+    except ValueError:
+        return None
+
+
+def _estimate(e: Entry, model: LoadModel | None) -> tuple[float | None, str]:
+    moving = _num(e.m.get("moving_s")) or 0.0
+    gap = _num(e.m.get("gap_speed_mps")) or 0.0
+    if model is None or e.info.is_multisport_parent or e.info.sport not in ESTIMABLE_SPORTS or moving <= 0 or gap <= 0:
+        return None, "none"
+    value = _num(estimate_load(moving, gap, model))
+    return (value, "estimated") if value is not None else (None, "none")
+
+
+def apply_estimates(entries: list[Entry], model: LoadModel | None) -> set[int]:
+    """Give every activity without TRIMP its estimated load; ids whose load changed."""
+    changed: set[int] = set()
+    for e in entries:
+        if e.m["load_method"] == "trimp":
+            continue
+        load, method = _estimate(e, model)
+        if method != e.m["load_method"] or load != e.m["load"]:
+            e.m["load"], e.m["load_method"] = load, method
+            changed.add(e.info.id)
+    return changed
+
+
+_BASELINE_KEYS = ("baseline_median", "baseline_mad", "fade_z", "fade_vs_baseline")
+
+
+def apply_baselines(entries: list[Entry], cfg: AnalysisConfig, from_order: tuple[float, int] | None) -> set[int]:
+    """Fade of each qualifying run against the athlete's previous steady runs.
+
+    ``baseline_median``/``baseline_mad``: median and MAD (unscaled, in
+    percentage points) of the fade of the last ``baseline_runs`` earlier
+    steady qualifying runs; ``fade_z`` is analysis.baseline's z;
+    ``fade_vs_baseline`` = fade - median, in percentage points (None while
+    the baseline is undefined). Only runs at or after ``from_order`` are
+    recomputed (None = none; ``(-inf, 0)`` = all). Returns the changed ids.
+    """
+    changed: set[int] = set()
+    if from_order is None:
+        return changed
+    runs = sorted((e for e in entries if e.m.get("qualifies")), key=lambda e: e.order)
+    previous: list[float] = []
+    n = cfg.baseline_runs
+    for e in runs:
+        fade = _num(e.m.get("fade_pct"))
+        if e.order >= from_order:
+            new: dict[str, float | None] = dict.fromkeys(_BASELINE_KEYS)
+            if fade is not None:
+                median, mad, z = fade_vs_baseline(previous[-n:], fade, n=n)
+                median = _num(median)
+                new.update(baseline_median=median, baseline_mad=_num(mad), fade_z=_num(z))
+                new["fade_vs_baseline"] = fade - median if median is not None else None
+            if any(e.m.get(k) != v for k, v in new.items()):
+                e.m.update(new)
+                changed.add(e.info.id)
+        if fade is not None and e.m.get("steady"):
+            previous.append(fade)
+    return changed

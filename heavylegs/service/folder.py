@@ -1,0 +1,194 @@
+"""The folder source: a watch-export folder or a USB-mounted watch.
+
+A scan costs one ``stat`` per unchanged file: each file's size and mtime are
+remembered in ``source_files`` and only new or changed files are read. Files
+still being written (their size or mtime moves between two looks) wait for
+the next scan. The user's files are only ever read.
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy import Engine, Row, delete, insert, select
+
+from heavylegs.service.sources import STOPPING, SyncResult, source_config
+from heavylegs.settings import Settings
+from heavylegs.store.tables import athletes, source_files
+
+SUFFIXES = (".fit", ".gpx", ".tcx", ".gz", ".zip")
+SKIP_DIRS = {"__MACOSX"}
+# Files handed to one import call: big enough for the importer's process pool
+# to pay off on a first scan; a stop is noticed after every file anyway.
+BATCH = 64
+# A file modified more recently than this is looked at twice before import.
+DEFAULT_SETTLE_S = 2.0
+
+FileInfo = tuple[str, int, int]  # path, size_bytes, mtime_ns
+
+
+class _Stopped(Exception):
+    """Raised from the import progress callback: the file in hand is committed, the rest waits."""
+
+
+def _check_stop(_done: int, _total: int | None, _path: str) -> None:
+    if STOPPING.is_set():
+        raise _Stopped()
+
+
+def scan_root(root: Path) -> Path:
+    """A mounted Garmin watch keeps activities in GARMIN/Activity; the rest is monitoring data."""
+    for garmin in ("GARMIN", "Garmin", "garmin"):
+        for activity in ("Activity", "ACTIVITY", "activity"):
+            candidate = root / garmin / activity
+            if candidate.is_dir():
+                return candidate
+    return root
+
+
+def walk(root: Path) -> Iterator[FileInfo]:
+    """Activity-looking files under ``root``, skipping hidden entries and macOS zip debris."""
+    stack = [str(root)]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = os.scandir(directory)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(".") or name in SKIP_DIRS:
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                        continue
+                    if not name.lower().endswith(SUFFIXES) or not entry.is_file():
+                        continue
+                    st = entry.stat()
+                except OSError:
+                    continue
+                yield entry.path, st.st_size, st.st_mtime_ns
+
+
+def _restat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def settle(candidates: Sequence[FileInfo], settle_s: float) -> tuple[list[FileInfo], list[FileInfo]]:
+    """Split into (stable, still being written) by looking twice at recently modified files."""
+    wall = time.time()
+    young = [c for c in candidates if abs(wall - c[2] / 1e9) < settle_s]
+    if not young:
+        return list(candidates), []
+    newest = max(c[2] / 1e9 for c in young)
+    time.sleep(min(settle_s, max(0.2, settle_s - (wall - newest))))
+    moving: set[str] = set()
+    for path, size, mtime in young:
+        if _restat(path) != (size, mtime):
+            moving.add(path)
+    stable = [c for c in candidates if c[0] not in moving]
+    pending = [c for c in candidates if c[0] in moving]
+    return stable, pending
+
+
+def _aggregate(outcomes: Iterable[Any], batch: Sequence[FileInfo]) -> dict[str, tuple[str, str | None]]:
+    """Per file of the batch: its overall status and sha256 (an archive has many outcomes)."""
+    rank = {"imported": 4, "upgraded": 3, "duplicate": 2, "skipped": 1, "failed": 0}
+    wanted = {c[0] for c in batch}
+    by_real = {os.path.realpath(p): p for p in wanted}
+    result: dict[str, tuple[str, str | None]] = {}
+    for outcome in outcomes:
+        outer = str(outcome.path).split("!", 1)[0]
+        path = outer if outer in wanted else by_real.get(os.path.realpath(outer))
+        if path is None:
+            continue
+        status = str(outcome.status)
+        old = result.get(path)
+        if old is None or rank.get(status, 0) > rank.get(old[0], 0):
+            result[path] = (status, getattr(outcome, "sha256", None) or (old[1] if old else None))
+    return result
+
+
+def _remember(engine: Engine, source_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    with engine.begin() as conn:
+        paths = [r["path"] for r in rows]
+        for i in range(0, len(paths), 500):
+            conn.execute(delete(source_files).where(source_files.c.source_id == source_id, source_files.c.path.in_(paths[i : i + 500])))
+        conn.execute(insert(source_files), [r | {"source_id": source_id, "ts": time.time()} for r in rows])
+
+
+def _forget(engine: Engine, source_id: int, paths: Sequence[str]) -> None:
+    if not paths:
+        return
+    with engine.begin() as conn:
+        for i in range(0, len(paths), 500):
+            conn.execute(delete(source_files).where(source_files.c.source_id == source_id, source_files.c.path.in_(paths[i : i + 500])))
+
+
+class FolderKind:
+    kind = "folder"
+
+    def sync(self, engine: Engine, settings: Settings, source: Row[Any], now: datetime) -> SyncResult:
+        from heavylegs.importer import import_paths
+
+        root = Path(str(source_config(source).get("path", "")))
+        if not root.is_dir():
+            return SyncResult(status="error", error=f"folder not found: {root} (unplugged or moved?)")
+        with engine.connect() as conn:
+            athlete = conn.execute(select(athletes.c.name).where(athletes.c.id == source.athlete_id)).scalar_one()
+            seen = {r.path: r for r in conn.execute(select(source_files).where(source_files.c.source_id == source.id))}
+        files = list(walk(scan_root(root)))
+        present = {f[0] for f in files}
+        _forget(engine, int(source.id), [p for p in seen if p not in present])
+        changed = [
+            f for f in files
+            if (row := seen.get(f[0])) is None or row.size_bytes != f[1] or row.mtime_ns != f[2] or row.status == "pending"
+        ]
+        stable, pending = settle(changed, float(settings.get("service.folder_settle_s", DEFAULT_SETTLE_S)))
+        _remember(engine, int(source.id), [{"path": p, "size_bytes": s, "mtime_ns": m, "sha256": None, "status": "pending"} for p, s, m in pending])
+        result = SyncResult()
+        done = 0
+        for start in range(0, len(stable), BATCH):
+            if STOPPING.is_set():
+                break
+            batch = stable[start : start + BATCH]
+            try:
+                report = import_paths(engine, settings, [p for p, _, _ in batch], athlete=athlete, source_id=int(source.id), progress=_check_stop)
+            except _Stopped:
+                # Files committed so far are recognised by their sha256 on the next scan.
+                break
+            per_file = _aggregate(report.outcomes, batch)
+            for outcome in report.outcomes:
+                status = str(outcome.status)
+                if status == "imported":
+                    result.new += 1
+                elif status in ("duplicate", "upgraded"):
+                    result.duplicates += 1
+                elif status == "failed":
+                    result.failed += 1
+            _remember(
+                engine,
+                int(source.id),
+                [
+                    {"path": p, "size_bytes": s, "mtime_ns": m, "sha256": per_file.get(p, ("", None))[1], "status": per_file.get(p, ("failed", None))[0]}
+                    for p, s, m in batch
+                ],
+            )
+            done += len(batch)
+        unchanged = len(files) - len(changed)
+        result.summary = f"files={len(files)} unchanged={unchanged} read={done} waiting={len(pending) + len(stable) - done}"
+        return result
+
+    def on_disconnect(self, engine: Engine, settings: Settings, source: Row[Any], purge: bool) -> None:
+        return None  # nothing outside the database to undo: the folder is the user's

@@ -1,0 +1,102 @@
+"""Zip archives (Strava and Garmin bulk exports, zipped single files), read in place.
+
+Nothing is extracted to disk, and members are inflated under limits: a zip
+bomb, a zip-slip path or an over-deep nest becomes a failed item with the
+reason, and the rest of the archive still imports.
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from ingest.errors import DecodeError, HostileInput
+from ingest.limits import Limits
+from ingest.strava_csv import read_hints
+
+if TYPE_CHECKING:
+    from ingest.walk import Item
+
+
+def unsafe_member(name: str) -> bool:
+    """Absolute paths, drive letters and '..' components would escape an extraction folder."""
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+        return True
+    return ".." in norm.split("/") or posixpath.normpath(norm).startswith("..")
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]) -> bytes:
+    if info.flag_bits & 0x1:
+        raise DecodeError("member is encrypted")
+    if info.file_size > limits.max_file_bytes:
+        raise HostileInput(f"member inflates to {info.file_size} bytes, over the {limits.max_file_bytes}-byte limit")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if ratio > limits.max_compression_ratio and info.file_size > 1 << 20:
+        raise HostileInput(f"compression ratio {ratio:.0f}:1 is over the limit of {limits.max_compression_ratio:.0f}:1 (zip bomb?)")
+    cap = min(limits.max_file_bytes, budget[0])
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(cap + 1)  # the header's sizes may lie; the cap may not
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
+        raise DecodeError(f"corrupt archive member: {exc}") from exc
+    if len(data) > cap:
+        raise HostileInput(f"member inflates past {cap} bytes (zip bomb?)")
+    budget[0] -= len(data)
+    return data
+
+
+def iter_zip(display: str, source: Path | bytes, limits: Limits, depth: int = 1, budget: list[int] | None = None) -> Iterator["Item"]:
+    from ingest.walk import Item, classify, is_appledouble
+
+    budget = budget if budget is not None else [limits.max_archive_bytes]
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        yield Item(display, error=DecodeError(f"not a valid zip archive: {exc}"))
+        return
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        if len(infos) > limits.max_archive_entries:
+            yield Item(display, error=HostileInput(f"archive has {len(infos)} entries, over the limit of {limits.max_archive_entries}"))
+            return
+        declared = sum(i.file_size for i in infos)
+        if declared > limits.max_archive_bytes:
+            yield Item(display, error=HostileInput(f"archive declares {declared} bytes uncompressed, over the {limits.max_archive_bytes}-byte limit"))
+            return
+        hints: dict[str, dict] = {}
+        for info in infos:
+            if posixpath.basename(info.filename).lower() == "activities.csv" and not unsafe_member(info.filename):
+                prefix = posixpath.dirname(info.filename)
+                try:
+                    hints |= read_hints(_read_member(zf, info, limits, budget), prefix=f"{prefix}/" if prefix else "")
+                except (DecodeError, HostileInput):
+                    pass
+        for info in infos:
+            name = info.filename
+            inner = f"{display}!{name}"
+            fmt, gz, is_zip = classify(name)
+            if unsafe_member(name):
+                yield Item(inner, fmt, gz, error=HostileInput(f"unsafe path in archive (zip-slip): {name!r}"))
+                continue
+            if is_appledouble(name):
+                if fmt or is_zip:
+                    yield Item(inner, fmt, gz, skip="macOS AppleDouble resource file (__MACOSX/._*), not an activity")
+                continue
+            if not (fmt or is_zip):
+                continue
+            try:
+                data = _read_member(zf, info, limits, budget)
+            except (DecodeError, HostileInput) as exc:
+                yield Item(inner, fmt, gz, error=exc)
+                continue
+            if is_zip:
+                if depth >= limits.max_nesting:
+                    yield Item(inner, error=HostileInput(f"archives nested deeper than {limits.max_nesting} levels"))
+                else:
+                    yield from iter_zip(inner, data, limits, depth + 1, budget)
+                continue
+            yield Item(inner, fmt, gz, payload=data, hints=hints.get(name.lower(), {}))

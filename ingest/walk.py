@@ -1,0 +1,126 @@
+"""Turn the paths a user names into activity-file items.
+
+Folders are walked recursively (a watch mounted over USB, a folder of app
+exports, an unzipped Strava export), zip archives are read in place without
+extracting anything to disk. Items inside archives are named
+``archive.zip!inner/path``. Hostile or broken inputs become items that carry
+their error, so one bad file never stops the batch.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from ingest.archive import iter_zip
+from ingest.compression import gunzip_bounded
+from ingest.errors import DecodeError, HostileInput, IngestError
+from ingest.limits import Limits
+from ingest.strava_csv import read_hints
+
+ACTIVITY_SUFFIXES = {".fit": "fit", ".gpx": "gpx", ".tcx": "tcx"}
+APPLEDOUBLE_REASON = "macOS AppleDouble resource file (._*), not an activity"
+
+
+@dataclass
+class Item:
+    display: str
+    fmt: str | None = None  # from the name: fit | gpx | tcx, None when unknown
+    gz: bool = False
+    fs_path: Path | None = None
+    payload: bytes | None = None
+    hints: dict[str, Any] = field(default_factory=dict)
+    error: IngestError | None = None
+    skip: str | None = None
+
+
+def classify(name: str) -> tuple[str | None, bool, bool]:
+    """(format, gzipped, is_zip) from a file name, case-insensitively."""
+    low = name.lower()
+    if low.endswith(".zip"):
+        return None, False, True
+    gz = low.endswith(".gz")
+    if gz:
+        low = low[:-3]
+    for suffix, fmt in ACTIVITY_SUFFIXES.items():
+        if low.endswith(suffix):
+            return fmt, gz, False
+    return None, gz, False
+
+
+def is_appledouble(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return "__MACOSX" in parts or parts[-1].startswith("._")
+
+
+def load_bytes(item: Item, limits: Limits) -> bytes:
+    """The item's decompressed bytes, within the configured limits."""
+    if item.payload is not None:
+        data = item.payload
+    else:
+        assert item.fs_path is not None
+        try:
+            size = item.fs_path.stat().st_size
+            if size > limits.max_file_bytes:
+                raise HostileInput(f"file is {size} bytes, over the {limits.max_file_bytes}-byte limit")
+            data = item.fs_path.read_bytes()
+        except OSError as exc:
+            raise DecodeError(f"cannot read file: {exc.strerror or exc}") from exc
+    if item.gz or data[:2] == b"\x1f\x8b":
+        data = gunzip_bounded(data, limits.max_file_bytes, limits.max_compression_ratio)
+    if not data:
+        raise DecodeError("empty file")
+    return data
+
+
+def _file_item(path: Path, hint: dict[str, Any], explicit: bool) -> Item | None:
+    name = path.name
+    fmt, gz, is_zip = classify(name)
+    if is_appledouble(name):
+        return Item(str(path), fmt, gz, fs_path=path, skip=APPLEDOUBLE_REASON) if (fmt or is_zip or explicit) else None
+    if fmt is None and not explicit:
+        return None
+    return Item(str(path), fmt, gz, fs_path=path, hints=hint)
+
+
+def _walk_dir(root: Path, limits: Limits) -> Iterator[Item]:
+    # An unzipped Strava export: activities.csv names files relative to its folder.
+    csv_dirs: dict[Path, dict[str, dict[str, Any]]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__MACOSX" and not d.startswith("."))
+        here = Path(dirpath)
+        if "activities.csv" in filenames:
+            try:
+                csv_dirs[here] = read_hints((here / "activities.csv").read_bytes())
+            except OSError:
+                pass
+        for name in sorted(filenames):
+            path = here / name
+            if classify(name)[2] and not is_appledouble(name):
+                yield from iter_zip(str(path), path, limits)
+                continue
+            hint: dict[str, Any] = {}
+            for base, hints in csv_dirs.items():
+                if base in path.parents:
+                    hint = hints.get(path.relative_to(base).as_posix().lower(), {})
+            item = _file_item(path, hint, explicit=False)
+            if item is not None:
+                yield item
+
+
+def iter_items(paths: list[str | Path], limits: Limits) -> Iterator[Item]:
+    """Every activity-file item under ``paths``, in a stable order."""
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            yield from _walk_dir(path, limits)
+        elif path.is_file():
+            if classify(path.name)[2]:
+                yield from iter_zip(str(path), path, limits)
+            else:
+                item = _file_item(path, {}, explicit=True)
+                if item is not None:
+                    yield item
+        else:
+            yield Item(str(path), error=DecodeError("no such file or directory"))
