@@ -56,22 +56,28 @@ def _ratio(num: np.ndarray, den: np.ndarray, defined: np.ndarray) -> np.ndarray:
     return out
 
 
-def _recursions(load: np.ndarray, p: DailyParams) -> tuple[np.ndarray, ...]:
-    # One pass of plain floats: ~1 ms for ten years, numpy has no first-order IIR filter.
-    lam_a = 2.0 / (p.acute_days + 1)
-    lam_c = 2.0 / (p.chronic_days + 1)
-    k_ctl = 1.0 - math.exp(-1.0 / p.ctl_days)
-    k_atl = 1.0 - math.exp(-1.0 / p.atl_days)
-    ea = ec = ctl = atl = 0.0
-    rows = []
-    for x in load.tolist():
-        ea = lam_a * x + (1.0 - lam_a) * ea
-        ec = lam_c * x + (1.0 - lam_c) * ec
-        ctl += (x - ctl) * k_ctl
-        atl += (x - atl) * k_atl
-        rows.append((ea, ec, ctl, atl))
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 4)
-    return arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+def exp_smooth(load_per_day: Any, alphas: Any) -> np.ndarray:
+    """First-order smoothers E(d) = E(d-1) + alpha * (L(d) - E(d-1)), E(-1) = 0; one row per alpha.
+
+    The same recursion serves both families used here: the EWMA of Williams et
+    al. 2017 (alpha = 2/(N+1), since lam*L + (1-lam)*E = E + lam*(L-E)) and
+    Coggan's CTL/ATL (alpha = 1 - exp(-1/N)). One pass of plain Python floats
+    over the days: numpy has no first-order IIR filter and scipy is not a
+    dependency; ten years take ~0.5 ms per smoother.
+    """
+    days = as_f64(load_per_day).tolist()
+    rows = [_smooth_one(days, float(a)) for a in np.asarray(alphas, dtype=np.float64).reshape(-1)]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(days))
+
+
+def _smooth_one(days: list[float], alpha: float) -> list[float]:
+    e = 0.0
+    out: list[float] = []
+    append = out.append
+    for x in days:
+        e += alpha * (x - e)
+        append(e)
+    return out
 
 
 def _run_streak(run_day: Any, n: int) -> np.ndarray:
@@ -127,7 +133,9 @@ def daily_series(load_per_day: Any, run_day: Any, params: DailyParams = DailyPar
     s_acute = week.sum(axis=1)
     acute, chronic = s_acute / A, s_chronic / C
     defined = np.arange(n) >= C - 1
-    ewma_a, ewma_c, ctl, atl = _recursions(L, params)
+    ewma_a, ewma_c, ctl, atl = exp_smooth(L, [
+        2.0 / (A + 1), 2.0 / (C + 1), 1.0 - math.exp(-1.0 / params.ctl_days), 1.0 - math.exp(-1.0 / params.atl_days),
+    ])
     tsb = np.zeros(n)
     tsb[1:] = (ctl - atl)[:-1]
     constant = week.max(axis=1) == week.min(axis=1)

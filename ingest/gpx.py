@@ -163,6 +163,10 @@ def decode_gpx(data: bytes, *, max_points: int = 2_000_000) -> list[Activity]:
     if bool(np.isnat(times).all()):
         raise NotAnActivity(f"{NO_POINTS} (the track has no timestamps)")
     ordered = order_points(times, segments)
+    if ordered.index.size < 2:
+        # One instant is a waypoint, not a recording; GPSBabel also writes 1901 for "no time".
+        why = "only one point has a usable time" if ordered.index.size else "no timestamp is plausible"
+        raise NotAnActivity(f"{NO_POINTS} ({why})")
     pts = raw[ordered.index]
     sport = sport_from_text(col.track_type)
 

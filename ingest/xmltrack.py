@@ -27,16 +27,27 @@ class Ordered:
     notes: list[str] = field(default_factory=list)
 
 
+# GPSBabel writes 1901-12-13T20:45:52 (the int32 epoch minimum) for "no time"; no
+# GPS watch predates 1980 and none will record in the next century.
+EARLIEST = np.datetime64("1980-01-01T00:00:00", "us")
+LATEST = np.datetime64("2100-01-01T00:00:00", "us")
+
+
 def order_points(times: np.ndarray, segments: np.ndarray) -> Ordered:
     """Keep timed points; put segments in order of their first time.
 
     Points inside a segment keep file order unless time runs backwards, in
-    which case the whole track is stably sorted (and a note says so).
+    which case the whole track is stably sorted; of points sharing a
+    timestamp only the first is kept. Notes say what was changed.
     """
     notes: list[str] = []
     timed = ~np.isnat(times)
+    implausible = timed & ((times < EARLIEST) | (times >= LATEST))
+    if implausible.any():
+        timed &= ~implausible
+        notes.append(f"ignored {int(implausible.sum())} timestamps outside 1980-2099")
     index = np.flatnonzero(timed)
-    dropped = int(times.shape[0] - index.shape[0])
+    dropped = int(times.shape[0] - index.shape[0] - implausible.sum())
     if dropped and index.size:
         notes.append(f"dropped {dropped} track points without a readable time")
     segs = segments[index]
@@ -52,6 +63,14 @@ def order_points(times: np.ndarray, segments: np.ndarray) -> Ordered:
         order = np.argsort(ordered, kind="stable")
         index, segs, ordered = index[order], segs[order], ordered[order]
         notes.append("track points were out of time order and have been sorted")
+    if ordered.size > 1:
+        # Garmin repeats the last point of a lap as the first of the next; replayed
+        # exports repeat whole tracks. Keeping the first keeps time strictly increasing.
+        keep = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+        repeats = int(keep.size - np.count_nonzero(keep))
+        if repeats:
+            index, segs, ordered = index[keep], segs[keep], ordered[keep]
+            notes.append(f"dropped {repeats} track points that repeat a timestamp")
     return Ordered(index=index, times=ordered, segments=segs, notes=notes)
 
 

@@ -16,22 +16,27 @@ def _w(hr: float, rest: float, mx: float, a: float, b: float) -> float:
 
 
 def test_three_samples_male_by_hand() -> None:
-    # Backward dt: sample 0 carries no time, samples 1 and 2 one minute each.
-    t = [0.0, 60.0, 120.0]
+    # Backward dt: sample 0 carries no time, samples 1 and 2 half a minute each
+    # (30 s is exactly the gap cap, so nothing is cut).
+    t = [0.0, 30.0, 60.0]
     hr = [120.0, 150.0, 170.0]
-    expected = 1.0 * (90 / 130) * 0.64 * math.exp(1.92 * 90 / 130) + 1.0 * (110 / 130) * 0.64 * math.exp(1.92 * 110 / 130)
+    expected = 0.5 * (90 / 130) * 0.64 * math.exp(1.92 * 90 / 130) + 0.5 * (110 / 130) * 0.64 * math.exp(1.92 * 110 / 130)
     got = banister_trimp(t, hr, hr_rest_bpm=60, hr_max_bpm=190, sex="male")
     assert got == pytest.approx(expected, rel=1e-12)
-    assert got == pytest.approx(3.0755, abs=1e-3)  # 1.3417 + 1.7338, worked on paper
+    # On paper: 0.44308 * e^1.32923 = 1.6739; 0.54154 * e^1.62462 = 2.7491; half of the sum.
+    assert got == pytest.approx(2.2115, abs=1e-3)
+    # 60 s samples: each interval is capped to 30 s, so the same answer.
+    assert banister_trimp([0.0, 60.0, 120.0], hr, hr_rest_bpm=60, hr_max_bpm=190, sex="male") == pytest.approx(expected)
 
 
 def test_female_constants_and_overrides() -> None:
     t = [0.0, 60.0, 120.0]
     hr = [120.0, 150.0, 170.0]
+    # max_gap_s=60 below, so each interval is one full minute
     expected = (90 / 130) * 0.86 * math.exp(1.67 * 90 / 130) + (110 / 130) * 0.86 * math.exp(1.67 * 110 / 130)
-    assert banister_trimp(t, hr, hr_rest_bpm=60, hr_max_bpm=190, sex="female") == pytest.approx(expected, rel=1e-12)
-    assert banister_trimp(t, hr, hr_rest_bpm=60, hr_max_bpm=190, sex="F") == pytest.approx(expected, rel=1e-12)
-    custom = banister_trimp(t, hr, hr_rest_bpm=60, hr_max_bpm=190, sex="male", coefficients=(1.0, 0.0))
+    assert banister_trimp(t, hr, hr_rest_bpm=60, hr_max_bpm=190, sex="female", max_gap_s=60) == pytest.approx(expected, rel=1e-12)
+    assert banister_trimp(t, hr, hr_rest_bpm=60, hr_max_bpm=190, sex="F", max_gap_s=60) == pytest.approx(expected, rel=1e-12)
+    custom = banister_trimp(t, hr, hr_rest_bpm=60, hr_max_bpm=190, sex="male", coefficients=(1.0, 0.0), max_gap_s=60)
     assert custom == pytest.approx(90 / 130 + 110 / 130, rel=1e-12)
 
 
@@ -51,8 +56,8 @@ def test_gaps_are_capped_clamped_and_unmoving_samples_skipped() -> None:
 
 
 def test_hr_above_max_counts_as_max() -> None:
-    t = [0.0, 60.0]
-    assert banister_trimp(t, [0, 200.0], hr_rest_bpm=60, hr_max_bpm=190, sex="male") == pytest.approx(
+    t = [0.0, 30.0]
+    assert banister_trimp(t, [0, 200.0], hr_rest_bpm=60, hr_max_bpm=190, sex="male") == pytest.approx(0.5 * 
         0.64 * math.exp(1.92), rel=1e-12
     )
 

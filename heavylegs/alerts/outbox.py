@@ -25,8 +25,9 @@ OPEN = ("pending", "retrying")
 def _insert_ignore(conn: Connection, values: dict[str, Any]) -> bool:
     """Insert the alert unless its id exists; True when this call inserted it."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(alerts).values(**values).on_conflict_do_nothing(index_elements=["id"])
-    return conn.execute(stmt).rowcount == 1
+    stmt = dialect.insert(alerts).values(**values).on_conflict_do_nothing(index_elements=["id"]).returning(alerts.c.id)
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT here.
+    return conn.execute(stmt).first() is not None
 
 
 def store_alert(conn: Connection, athlete_id: int | None, athlete: str, finding: Finding, state: str,

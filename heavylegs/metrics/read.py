@@ -118,7 +118,7 @@ def describe_anchors(state: StateInfo | None) -> str:
     hr_max_src = state.hr_max_source or ""
     if hr_max_src.startswith("p"):
         pct, _, days = hr_max_src[1:].partition("-")
-        max_words = f"{pct} percentile of your heart rate over {days.rstrip('d')} days"
+        max_words = f"{pct}th percentile of your heart rate over {days.rstrip('d')} days"
     else:
         max_words = src.get(hr_max_src, hr_max_src)
     rest_words = src.get(state.hr_rest_source or "", state.hr_rest_source or "")

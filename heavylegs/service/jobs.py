@@ -125,7 +125,7 @@ def sync_source(engine: Engine, settings: Settings, source_id: int) -> JobOutcom
 def analysis(engine: Engine, settings: Settings) -> JobOutcome:
     """Recompute athletes whose data changed, then evaluate the alert rules."""
     counts: dict[str, int] = {}
-    recompute = hooks.optional("heavylegs.metrics", "recompute_dirty")
+    recompute = hooks.first_of(("heavylegs.metrics", "recompute_dirty"), ("heavylegs.metrics.recompute", "recompute_dirty"))
     if recompute is not None:
         counts["recomputed"] = len(recompute(engine, settings) or [])
     check = hooks.optional("heavylegs.alerts.engine", "check")

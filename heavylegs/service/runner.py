@@ -57,6 +57,9 @@ def _setup_logging() -> None:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         root.propagate = False
+    # APScheduler's "skipped: maximum number of running instances" is expected
+    # (a wake while the job runs is replayed by the scheduler wrapper).
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 def _serve(app: Any, host: str, port: int) -> tuple[uvicorn.Server, threading.Thread]:

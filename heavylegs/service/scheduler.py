@@ -44,7 +44,7 @@ class Service:
         self.source_jobs: dict[str, tuple[int, str, str]] = {}  # job id -> (source id, kind, name)
         self.on_new_data: list[Callable[[str, jobs.JobOutcome], None]] = []
         self.watcher: FolderWatcher | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._running: set[str] = set()
         self._rerun: set[str] = set()
 
@@ -174,6 +174,8 @@ class Service:
         STOPPING.set()
         if self.watcher is not None:
             self.watcher.stop()
+        if not self.scheduler.running:
+            return True
         done = threading.Event()
 
         def _shutdown() -> None:

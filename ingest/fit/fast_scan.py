@@ -63,7 +63,7 @@ class Layout:
     segments: list[Segment] = field(default_factory=list)
     chains: int = 0
     messages: int = 0
-    immediate: list[tuple[int, int]] = field(default_factory=list)  # (definition, offset) of 206/207
+    chain_starts: list[int] = field(default_factory=list)  # messages before each chained file
 
 
 def _run_length(buf: np.ndarray, pos: int, stride: int, end: int, key: int, mask: int) -> int:
@@ -170,22 +170,19 @@ def scan(data: bytes) -> Layout:
         if total - pos < 12:
             raise FastPathUnsupported("trailing bytes after the last FIT file")
         hsize = data[pos]
-        if data[pos + 8 : pos + 12] != b".FIT" or hsize not in (12, 14):
+        if data[pos + 8 : pos + 12] != b".FIT" or hsize not in (12, 14) or total - pos < hsize:
             raise FastPathUnsupported("not a FIT header")
-        if hsize == 14:
-            if total - pos < 14:
-                raise FastPathUnsupported("truncated header")
-            header_crc = int.from_bytes(data[pos + 12 : pos + 14], "little")
-            if header_crc and crc16(buf[pos : pos + 12]) != header_crc:
-                raise FastPathUnsupported("header CRC mismatch")
+        # A header CRC mismatch is ignored, as by the reference (fitdecode in READONLY mode).
         body_size = int.from_bytes(data[pos + 4 : pos + 8], "little")
         body_start, body_end = pos + hsize, pos + hsize + body_size
         if body_end + 2 > total:
             raise FastPathUnsupported("file shorter than its header says")
+        layout.chain_starts.append(layout.messages)
+        _walk_body(data, buf, body_start, body_end, layout, layout.chains)
+        # Checked after the walk, as fitdecode meets the CRC only after the data.
         expected = int.from_bytes(data[body_end : body_end + 2], "little")
         if crc16(buf[pos:body_end]) != expected:
-            raise DecodeError("FIT file CRC mismatch")
-        _walk_body(data, buf, body_start, body_end, layout, layout.chains)
+            raise DecodeError("file CRC mismatch: data is corrupt")
         layout.chains += 1
         pos = body_end + 2
     if layout.chains == 0:

@@ -6,7 +6,9 @@ The parent's sport is ``multisport`` when the sessions' sports differ or one
 is a transition, otherwise the sessions' common sport (several runs recorded
 as separate sessions stay a run, with the sessions as legs). Records go to the
 session whose start time is the latest one not after them; records before the
-first session belong to it.
+first session belong to it (a Fenix 2 writes a first session start_time 45
+minutes after its first record), and a leg starts at its first record when
+that is earlier than the session's start_time.
 """
 from __future__ import annotations
 
@@ -71,6 +73,8 @@ def build_legs(
         mask = absolute < end
         if i > 0:
             mask &= absolute >= start
+        if mask.any():
+            start = min(start, float(absolute[mask][0]))  # records before a mis-stamped session start
         streams = slice_streams(parent.streams, mask, start - parent_start) if len(parent.streams) else Streams.empty()
         legs.append(
             replace(

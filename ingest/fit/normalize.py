@@ -50,7 +50,7 @@ def _with_beat_hr(rec: dict[str, np.ndarray], msgs: FitMessages) -> dict[str, np
     filled = hr_from_beats(rec["timestamp"], beat_t, beat_bpm)
     own = rec.get("heart_rate")
     out = dict(rec)
-    out["heart_rate"] = filled if own is None else np.where(np.isfinite(own), own, filled)
+    out["heart_rate"] = filled if own is None else np.where(np.isfinite(filled), filled, own)
     return out
 
 

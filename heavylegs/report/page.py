@@ -1,0 +1,158 @@
+"""The self-contained HTML report (CLI ``heavylegs report`` and the service's ``GET /``).
+
+Reads stored results only; callers bring the analysis up to date first.
+Everything the page shows is escaped; charts are inline base64 PNGs, so the
+file can be mailed or opened offline.
+"""
+from __future__ import annotations
+
+import base64
+import importlib.metadata
+from datetime import date, datetime, timedelta, timezone
+from html import escape
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from heavylegs.metrics.activity import ActivityInfo
+from heavylegs.metrics.config import AnalysisConfig, analysis_config
+from heavylegs.metrics.read import daily_rows, describe_anchors, run_rows, state_info
+from heavylegs.metrics.summary import load_summary
+from heavylegs.report.charts import fade_chart_png, load_chart_png, long_run_chart_png
+from heavylegs.report.profile import RunProfile, run_profile
+from heavylegs.report.text import ACWR_TEXT, FADE_TEXT, LONG_RUN_TEXT, STYLE
+from heavylegs.settings import Settings
+from heavylegs.store.activities import load_streams
+from heavylegs.store.tables import activities, athletes
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("heavylegs")
+    except importlib.metadata.PackageNotFoundError:
+        return "(development)"
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
+
+
+def _latest_long_run(runs: list[dict[str, Any]], long_run_m: float) -> dict[str, Any] | None:
+    long = [r for r in runs if (r["distance_m"] or 0) >= long_run_m]
+    pick = long or runs
+    return pick[-1] if pick else None
+
+
+def _profile(engine: Engine, run: dict[str, Any] | None, cfg: AnalysisConfig) -> RunProfile | None:
+    if run is None:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(activities).where(activities.c.id == run["id"])).first()
+        streams = load_streams(conn, run["id"]) if row is not None else None
+        conn.rollback()
+    if row is None or streams is None:
+        return None
+    m = row._mapping
+    info = ActivityInfo(*(m[k] for k in ("id", "revision", "start_ts", "local_date", "sport", "sub_sport", "parent_id", "elapsed_s", "timer_s", "moving_s", "distance_m")))
+    title = f"{m['name'] or 'Run'} on {m['local_date'].isoformat()}: {(run['distance_m'] or 0) / 1000:.1f} km"
+    return run_profile(streams, title, treadmill=info.is_treadmill, params=cfg.run_params)
+
+
+def _cell(v: Any, digits: int = 1, suffix: str = "") -> str:
+    if v is None:
+        return "&ndash;"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}{suffix}"
+    return escape(str(v))
+
+
+def _pace(speed: float | None) -> str:
+    if not speed:
+        return "&ndash;"
+    sec = round(1000.0 / speed)
+    return f"{sec // 60}:{sec % 60:02d}"
+
+
+def _runs_table(runs: list[dict[str, Any]]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in ("date", "km", "GAP /km", "fade", "vs usual", "decoupling", "cadence drop", "steady", "load"))
+    body = []
+    for r in reversed(runs):
+        vs = "&ndash;" if r["fade_vs_baseline"] is None else f"{r['fade_vs_baseline']:+.1f} pts"
+        body.append(
+            "<tr>"
+            f"<td>{r['local_date'].isoformat()}</td>"
+            f"<td>{_cell((r['distance_m'] or 0) / 1000.0, 2)}</td>"
+            f"<td>{_pace(r['gap_speed_mps'])}</td>"
+            f"<td>{_cell(r['fade_pct'], 1, '%')}</td>"
+            f"<td>{vs}</td>"
+            f"<td>{_cell(r['decoupling_pct'], 1, '%')}</td>"
+            f"<td>{_cell(r['cadence_drop_pct'], 1, '%')}</td>"
+            f"<td>{_cell(r['steady'])}</td>"
+            f"<td>{_cell(r['load'], 0)} <small>{escape(r['load_method'])}</small></td>"
+            "</tr>"
+        )
+    if not body:
+        return "<p>No qualifying runs in this period.</p>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def render_report_html(engine: Engine, settings: Settings, athlete_id: int, today: date) -> str:
+    """The report page for ``athlete_id`` as of ``today`` (the athlete's local date)."""
+    rep = settings.section("report")
+    months = int(rep.get("months", 6))
+    since = today - timedelta(days=round(months * 30.44))
+    with engine.connect() as conn:
+        name = conn.execute(select(athletes.c.name).where(athletes.c.id == athlete_id)).scalar()
+        if name is None:
+            raise KeyError(f"no athlete with id {athlete_id}")
+        all_days = daily_rows(conn, athlete_id, until=today)
+        runs = run_rows(conn, athlete_id, since=since)
+        state = state_info(conn, athlete_id)
+        conn.rollback()
+    cfg = analysis_config(settings, str(name))
+    days = [r for r in all_days if r["date"] >= since]
+    recent = runs[-int(rep.get("runs", 30)) :]
+    long_run = _latest_long_run(runs, float(rep.get("long_run_m", 10000)))
+    profile = _profile(engine, long_run, cfg)
+    summary = load_summary(all_days[-1] if all_days else None, cfg, len(all_days))
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>heavylegs report: {escape(str(name))}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<header>
+<h1>heavylegs: {escape(str(name))}</h1>
+<p class="meta">As of {today.isoformat()}. {escape(describe_anchors(state))}</p>
+<p class="summary">{escape(summary)}</p>
+</header>
+<section id="load">
+<h2>Training load over the last {months} months</h2>
+{_img(load_chart_png(days), "Daily load with acute and chronic averages, and the acute:chronic ratio")}
+{ACWR_TEXT}
+</section>
+<section id="fade">
+<h2>Late-run fade and heart-rate decoupling</h2>
+{_img(fade_chart_png(recent), "Late-run fade and decoupling per run")}
+{FADE_TEXT}
+</section>
+<section id="long-run">
+<h2>Latest long run</h2>
+{_img(long_run_chart_png(profile), "Pace and heart rate along the latest long run")}
+{LONG_RUN_TEXT}
+</section>
+<section id="runs">
+<h2>Recent runs</h2>
+{_runs_table(recent)}
+</section>
+<footer>Generated {generated} by heavylegs {escape(_version())}. Numbers describe your own data; they are not medical advice.</footer>
+</body>
+</html>
+"""

@@ -1,0 +1,122 @@
+"""The scheduler and the HTTP endpoint in-process: /healthz, /metrics, /, wake_sources, job_runs."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from heavylegs.service.lock import AlreadyRunning, ServiceLock
+from heavylegs.service.prom import ServiceMetrics
+from heavylegs.service.scheduler import Service
+from heavylegs.service.sources import STOPPING, add_source
+from heavylegs.service.web import build_app
+from heavylegs.settings import Settings
+from heavylegs.store.db import make_engine
+from heavylegs.store.tables import job_runs, sources
+from tests.conftest import FIXTURES
+from tests.service_support import poll
+
+FENIX = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"
+
+
+def _copy_aged(src: Path, dst: Path) -> None:
+    shutil.copy(src, dst)
+    t = time.time() - 60
+    os.utime(dst, (t, t))
+
+
+@pytest.fixture
+def running(engine: Engine, settings: Settings, tmp_path: Path) -> Iterator[tuple[Service, TestClient, Path]]:
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    add_source(engine, "watch", "folder", "me", {"path": str(watch)})
+    cfg = settings.with_overrides({"service.folder_scan_interval_s": 3600, "service.folder_settle_s": 0.2, "import.workers": 1})
+    metrics = ServiceMetrics(engine)
+    service = Service(engine, cfg, observe=metrics.observe)
+    service.on_new_data.append(metrics.count_new)
+    service.start()
+    client = TestClient(build_app(engine, cfg, service, metrics))
+    try:
+        yield service, client, watch
+    finally:
+        service.stop(20)
+        STOPPING.clear()
+
+
+def _job_ran(client: TestClient, job: str) -> bool:
+    body = client.get("/healthz").json()
+    return (body["jobs"].get(job) or {}).get("runs", 0) >= 1
+
+
+def test_healthz_reports_each_job_and_turns_503_when_the_scheduler_stops(running) -> None:
+    service, client, _ = running
+    poll(lambda: all(_job_ran(client, j) for j in ("scan:watch", "analysis", "deliver", "housekeeping")), 15, what="every job's first run")
+    resp = client.get("/healthz")
+    body = resp.json()
+    assert resp.status_code == 200 and body["database"] is True and body["scheduler"] is True
+    assert body["jobs"]["scan:watch"]["outcome"] == "ok"
+    assert body["jobs"]["scan:watch"]["next_run"] > time.time() + 3000  # the configured hour, not "now"
+    assert service.stop(20)
+    down = client.get("/healthz")
+    assert down.status_code == 503 and down.json()["scheduler"] is False
+
+
+def test_wake_sources_scans_now_and_metrics_count_the_result(running, engine: Engine) -> None:
+    service, client, watch = running
+    poll(lambda: _job_ran(client, "scan:watch"), 15, what="the first scan")
+    _copy_aged(FENIX, watch / "run.fit")
+    # The next scheduled scan is an hour away: only the wake can bring the file in within seconds.
+    assert client.app.state.wake_sources("folder") == 1
+    poll(lambda: 'heavylegs_activities 1.0' in client.get("/metrics").text, 20, what="the woken scan to import the file")
+    text = client.get("/metrics").text
+    assert "heavylegs_database_up 1.0" in text
+    assert re.search(r'heavylegs_job_runs_total\{job="scan:watch",outcome="ok"\} [2-9]', text)
+    assert 'heavylegs_activities_ingested_total{source="watch"} 1.0' in text
+    assert "heavylegs_job_duration_seconds_count" in text
+    assert "heavylegs_outbox_depth" in text
+    with engine.connect() as conn:
+        row = conn.execute(select(job_runs).where(job_runs.c.job == "scan:watch")).first()
+        src = conn.execute(select(sources).where(sources.c.name == "watch")).first()
+    assert row.runs >= 2 and row.last_outcome == "ok" and "new=" not in (row.last_error or "")
+    assert src.last_new_ts is not None and src.last_success_ts >= src.last_new_ts - 1
+
+
+def test_failing_source_is_recorded_and_counted(running, engine: Engine, tmp_path: Path) -> None:
+    service, client, _ = running
+    add_source(engine, "usb", "folder", "me", {"path": str(tmp_path / "unplugged")})
+    service.reconcile()  # what the service's main loop does every few seconds
+    poll(lambda: (client.get("/healthz").json()["jobs"].get("scan:usb") or {}).get("outcome") == "error", 15, what="the failing scan")
+    with engine.connect() as conn:
+        row = conn.execute(select(job_runs).where(job_runs.c.job == "scan:usb")).first()
+        src = conn.execute(select(sources).where(sources.c.name == "usb")).first()
+    assert row.failures >= 1 and "not found" in row.last_error
+    assert src.status == "error" and "not found" in src.last_error
+    assert 'heavylegs_job_failures_total{job="scan:usb"}' in client.get("/metrics").text
+    assert client.get("/healthz").status_code == 200  # a failing source is reported, the service is healthy
+
+
+def test_report_page_is_served(running) -> None:
+    _, client, watch = running
+    resp = client.get("/")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
+    assert "<html" in resp.text.lower() or "<!doctype" in resp.text.lower()
+
+
+def test_one_lock_per_database(engine: Engine) -> None:
+    first = ServiceLock(engine).acquire()
+    other_engine = make_engine(str(engine.url.render_as_string(hide_password=False)))
+    try:
+        with pytest.raises(AlreadyRunning, match="another heavylegs instance"):
+            ServiceLock(other_engine).acquire()
+        first.release()
+        ServiceLock(other_engine).acquire().release()  # released means free again
+    finally:
+        first.release()
+        other_engine.dispose()
