@@ -91,7 +91,9 @@ def fit_load_model(
     return LoadModel(coef=c, exponent=k, method="regression")
 
 
-def estimate_load(moving_s: float, gap_speed_mps: float, model: LoadModel, *, max_speed_mps: float = MAX_SPEED_MPS) -> float:
+def estimate_load(
+    moving_s: float, gap_speed_mps: float, model: LoadModel, *, max_speed_mps: float = MAX_SPEED_MPS
+) -> float:
     """Estimated TRIMP-equivalent load = moving_min * coef * v^exponent.
 
     v = ``gap_speed_mps`` capped at ``max_speed_mps`` (7 m/s). NaN when the

@@ -25,7 +25,10 @@ def banister_coefficients(sex: str) -> tuple[float, float]:
     return BANISTER_COEFFICIENTS[key]
 
 
-def _sample_weights(time_s: Any, hr_bpm: Any, moving: Any, max_gap_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sample_weights(
+    time_s: Any, hr_bpm: Any, moving: Any, max_gap_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dt in s capped at max_gap_s and 0 where not moving, HR, valid-HR mask)."""
     t = as_f64(time_s)
     hr = as_f64(hr_bpm)
     if hr.shape != t.shape:

@@ -9,7 +9,7 @@ PowerExtension (PowerInWatts) and a bare ``power`` element (Strava).
 from __future__ import annotations
 
 import numpy as np
-from lxml import etree
+from lxml.etree import _Element
 
 from ingest.errors import DecodeError, HostileInput, NotAnActivity
 from ingest.model import RUNNING_SPORTS, Activity
@@ -47,6 +47,8 @@ def _column_of(tag: str) -> int:
         if len(_TAG_COLUMNS) < 4096:  # bounded: tag names come from the file
             _TAG_COLUMNS[tag] = idx
     return idx
+
+
 NO_POINTS = "no timed track points"
 _ELEMENT = "*"  # iterdescendants filter: elements only (no entity nodes), and faster than none
 
@@ -63,19 +65,19 @@ class _Collector:
         self.track_name: str | None = None
         self.track_type: str | None = None
 
-    def point(self, el: object) -> None:
+    def point(self, el: _Element) -> None:
         if self.count >= self.max_points:
             raise HostileInput(f"more than {self.max_points} track points")
         row = _NAN_ROW[:]
         when = None
         try:  # inline float(): this loop is the decoder's hot path
-            get = el.get  # type: ignore[attr-defined]
+            get = el.get
             lat, lon = get("lat"), get("lon")
             if lat is not None:
                 row[LAT] = float(lat)
             if lon is not None:
                 row[LON] = float(lon)
-            for child in el.iterdescendants(_ELEMENT):  # type: ignore[attr-defined]
+            for child in el.iterdescendants(_ELEMENT):
                 idx = _column_of(child.tag)
                 if idx >= 0:
                     row[idx] = float(child.text)
@@ -88,13 +90,13 @@ class _Collector:
         self.count += 1
 
     @staticmethod
-    def _careful(el: object) -> tuple[list[float], str | None]:
+    def _careful(el: _Element) -> tuple[list[float], str | None]:
         """Slow path for a point with an empty or non-numeric value: NaN for that value only."""
         row = _NAN_ROW[:]
         when = None
-        row[LAT] = to_float(el.get("lat"))  # type: ignore[attr-defined]
-        row[LON] = to_float(el.get("lon"))  # type: ignore[attr-defined]
-        for child in el.iterdescendants(_ELEMENT):  # type: ignore[attr-defined]
+        row[LAT] = to_float(el.get("lat"))
+        row[LON] = to_float(el.get("lon"))
+        for child in el.iterdescendants(_ELEMENT):
             idx = _column_of(child.tag)
             if idx >= 0:
                 row[idx] = to_float(child.text)
@@ -102,8 +104,8 @@ class _Collector:
                 when = child.text
         return row, when
 
-    def track(self, el: object) -> None:
-        for child in el:  # type: ignore[attr-defined]
+    def track(self, el: _Element) -> None:
+        for child in el:
             name = local(child.tag)
             if name == "name" and self.track_name is None and child.text and child.text.strip():
                 self.track_name = child.text.strip()
@@ -111,9 +113,9 @@ class _Collector:
                 self.track_type = child.text.strip()
 
 
-def _metadata_name(root: object) -> str | None:
+def _metadata_name(root: _Element) -> str | None:
     """GPX 1.1 ``metadata/name`` or GPX 1.0 ``name`` under the root."""
-    for child in root:  # type: ignore[attr-defined]
+    for child in root:
         name = local(child.tag)
         if name == "name" and child.text and child.text.strip():
             return child.text.strip()
@@ -124,7 +126,7 @@ def _metadata_name(root: object) -> str | None:
     return None
 
 
-def _collect(data: bytes, max_points: int) -> tuple[_Collector, object]:
+def _collect(data: bytes, max_points: int) -> tuple[_Collector, _Element]:
     col = _Collector(max_points)
     parser = SafeIterparse(data, tags=("{*}trkpt", "{*}trkseg", "{*}trk"))
     for _, el in parser:
@@ -195,7 +197,7 @@ def decode_gpx(data: bytes, *, max_points: int = 2_000_000) -> list[Activity]:
         finite = streams.distance_m[np.isfinite(streams.distance_m)]
         total_m = float(finite[-1]) if finite.size else None
     avg_hr, max_hr = hr_summary(streams.hr_bpm)
-    manufacturer, product = device_from_creator(root.get("creator"))  # type: ignore[attr-defined]
+    manufacturer, product = device_from_creator(root.get("creator"))
     offset = local_offset_s(col.times[int(ordered.index[0])])
     return [
         Activity(

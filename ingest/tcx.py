@@ -6,6 +6,10 @@ read: ``TPX/Speed``, ``TPX/RunCadence`` and ``TPX/Watts`` (any prefix).
 """
 from __future__ import annotations
 
+from typing import Callable
+
+from lxml.etree import _Element
+
 from ingest.errors import DecodeError, HostileInput, NotAnActivity
 from ingest.model import Activity
 from ingest.tcx_activity import ALT, CAD, DIST, HR, LAT, LON, POWER, RUNCAD, SPEED, WIDTH, ActivityParts, build_activity, read_lap
@@ -40,13 +44,13 @@ def _column_of(tag: str) -> int:
     return idx
 
 
-def _row(el: object, convert: object) -> tuple[list[float], str | None]:
+def _row(el: _Element, convert: Callable[[str | None], float]) -> tuple[list[float], str | None]:
     row = _NAN_ROW[:]
     when = None
-    for child in el.iterdescendants("*"):  # type: ignore[attr-defined]
+    for child in el.iterdescendants("*"):
         idx = _column_of(child.tag)
         if idx >= 0:
-            row[idx] = convert(child.text)  # type: ignore[operator]
+            row[idx] = convert(child.text)
         elif idx == _TIME:
             when = child.text
     return row, when
@@ -62,7 +66,7 @@ class _Collector:
         self.done: list[Activity] = []
         self.skipped = 0
 
-    def point(self, el: object) -> None:
+    def point(self, el: _Element) -> None:
         if self.total >= self.max_points:
             raise HostileInput(f"more than {self.max_points} track points")
         try:  # the hot path: plain float() on every value
@@ -73,13 +77,13 @@ class _Collector:
         self.parts.times.append(when)
         self.total += 1
 
-    def lap(self, el: object) -> None:
+    def lap(self, el: _Element) -> None:
         self.parts.laps.append(read_lap(el))
 
-    def activity(self, el: object) -> None:
+    def activity(self, el: _Element) -> None:
         parts, self.parts = self.parts, ActivityParts()
-        parts.sport_attr = el.get("Sport")  # type: ignore[attr-defined]
-        for child in el:  # type: ignore[attr-defined]
+        parts.sport_attr = el.get("Sport")
+        for child in el:
             name = local(child.tag)
             if name == "Id":
                 parts.id_text = child.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from lxml.etree import _Element
 
 from ingest.model import RUNNING_SPORTS, Activity, Lap, Streams
 from ingest.xmlmeta import device_from_creator, sport_from_tcx
@@ -42,10 +43,10 @@ class ActivityParts:
     plan_name: str | None = None
 
 
-def read_lap(el: object) -> RawLap:
+def read_lap(el: _Element) -> RawLap:
     """A ``<Lap>``'s summary (its trackpoints were consumed already)."""
-    lap = RawLap(start=el.get("StartTime"))  # type: ignore[attr-defined]
-    for child in el:  # type: ignore[attr-defined]
+    lap = RawLap(start=el.get("StartTime"))
+    for child in el:
         name = local(child.tag)
         if name == "TotalTimeSeconds":
             lap.timer_s = to_float(child.text)

@@ -31,12 +31,16 @@ ENTITY_REASON = "XML entity declarations are not allowed"
 
 _WHITESPACE = b" \t\r\n"
 _ENCODING_DECL = re.compile(r"""^(<\?xml[^>]*?)\s+encoding\s*=\s*["'][^"']*["']""")
+_DECLARED = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._\-]{1,40})["']""")
+# Encodings in which ASCII markup is ASCII bytes, so the entity scan cannot be dodged
+# (UTF-7 or EBCDIC would spell "<!ENTITY" with other bytes).
+_ASCII_COMPATIBLE = re.compile(r"^(utf-?8|us-ascii|ascii|iso-?8859-\d{1,2}|latin-?1|windows-125\d|cp125\d)$")
 
 
-def _transcode_utf16(data: bytes) -> bytes:
-    """UTF-16 with a BOM -> UTF-8, so that the byte scans below see ASCII markup."""
+def _transcode_utf16(data: bytes, codec: str = "utf-16") -> bytes:
+    """UTF-16 -> UTF-8, so that the byte scans below see ASCII markup."""
     try:
-        text = data.decode("utf-16")
+        text = data.decode(codec).lstrip("\ufeff \t\r\n")
     except UnicodeDecodeError as exc:
         raise DecodeError(f"invalid XML: bad UTF-16 text ({exc.reason})") from None
     # The declaration would now lie about the encoding; libxml2 trusts it over the bytes.
@@ -60,8 +64,10 @@ def refuse_entities(data: bytes) -> None:
 def prepare(data: bytes) -> bytes:
     """Normalise the head of the document and refuse hostile DTDs.
 
-    Handles a UTF-8 or UTF-16 byte-order mark and whitespace before the XML
-    declaration (libxml2 rejects a declaration that is not the first thing).
+    Handles a UTF-8 or UTF-16 byte-order mark, UTF-16 without one, and
+    whitespace before the XML declaration (libxml2 rejects a declaration that
+    is not the first thing). Only ASCII-compatible encodings get through, so
+    that the entity scan sees markup as ASCII bytes.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
@@ -70,22 +76,39 @@ def prepare(data: bytes) -> bytes:
         data = data[len(codecs.BOM_UTF8):]
     elif data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         data = _transcode_utf16(data)
+    elif len(data) >= 4 and data[1] == 0 and data[0] != 0 and data[2] != 0:
+        data = _transcode_utf16(data, "utf-16-le")  # UTF-16 without a BOM, as libxml2 would guess
+    elif len(data) >= 4 and data[0] == 0 and data[1] != 0 and data[3] != 0:
+        data = _transcode_utf16(data, "utf-16-be")
     if data[:1] in (b" ", b"\t", b"\r", b"\n"):
         data = data.lstrip(_WHITESPACE)
         if data.startswith(codecs.BOM_UTF8):  # some tools write whitespace, then the BOM
             data = data[len(codecs.BOM_UTF8):].lstrip(_WHITESPACE)
     if not data:
         raise DecodeError("invalid XML: the file is empty")
+    if b"\x00" in data[:4]:
+        raise DecodeError("invalid XML: unsupported text encoding (UTF-32?)")
+    if data[:1] != b"<":
+        raise DecodeError("invalid XML: line 1: the document does not start with '<'")
+    declared = _DECLARED.match(data)
+    if declared and not _ASCII_COMPATIBLE.match(declared.group(1).decode("ascii").lower()):
+        raise DecodeError(f"invalid XML: unsupported encoding {declared.group(1).decode('ascii')!r}")
     refuse_entities(data)
     return data
 
 
 def syntax_reason(exc: etree.XMLSyntaxError) -> str:
-    """'invalid XML: line 3: <what libxml2 said>' for the user."""
-    line = exc.position[0] if exc.position else exc.lineno
-    msg = (exc.msg or str(exc)).strip()
+    """'invalid XML: line 3: <what libxml2 said>' for the user.
+
+    With some parser options lxml raises a generic "no element found" at line 0
+    while the real error is the newest entry of its (accumulating) error log.
+    """
+    line, msg = (exc.position[0] if exc.position else exc.lineno), (exc.msg or str(exc))
+    log = getattr(exc, "error_log", None)
+    if not line and log:
+        line, msg = log[-1].line, log[-1].message
     # libxml2 repeats the position at the end of its message; the prefix already says the line.
-    msg = re.sub(r",? line \d+, column \d+$", "", msg)
+    msg = re.sub(r",? line \d+, column \d+$", "", msg.strip())
     return f"invalid XML: line {line}: {msg}" if line else f"invalid XML: {msg}"
 
 

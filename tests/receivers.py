@@ -96,6 +96,13 @@ class WebhookReceiver:
         with self._lock:
             self._fail.extend([status] * n)
 
+    def reset(self) -> None:
+        """Forget what arrived and answer 200 promptly again (for a receiver shared by several tests)."""
+        with self._lock:
+            self.requests.clear()
+            self._fail.clear()
+        self.status, self.delay_s = 200, 0.0
+
     def _answer(self) -> int:
         with self._lock:
             return self._fail.pop(0) if self._fail else self.status
@@ -193,12 +200,20 @@ class SmtpReceiver:
         with self._lock:
             return self._fail.pop(0) if self._fail else self.reply
 
+    def reset(self) -> None:
+        """Forget what arrived and accept everything again (for a server shared by several tests)."""
+        with self._lock:
+            self.messages.clear()
+            self.envelopes.clear()
+            self._fail.clear()
+        self.refused, self.reply = 0, "250 OK"
+
     def _authenticator(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
         from aiosmtpd.smtp import AuthResult
 
         assert self.auth is not None
         ok = (auth_data.login.decode(), auth_data.password.decode()) == self.auth
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
     def start(self) -> "SmtpReceiver":
         from aiosmtpd.controller import Controller
@@ -206,6 +221,7 @@ class SmtpReceiver:
         self.port = free_port()
         kwargs: dict[str, Any] = {}
         if self.auth is not None:
+            # Plain-text AUTH is fine on loopback; aiosmtpd warns about it, so say it on purpose.
             kwargs = {"authenticator": self._authenticator, "auth_required": True, "auth_require_tls": False}
         self._controller = Controller(_SmtpHandler(self), hostname=self.host, port=self.port, **kwargs)
         self._controller.start()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,6 +99,8 @@ def count_rows(db_url: str, table: Any, *where: Any) -> int:
     try:
         with eng.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar() or 0)
+    except OperationalError:
+        return 0  # not created yet: the service is still starting
     finally:
         eng.dispose()
 
@@ -119,7 +122,7 @@ class ServiceProc:
 
     def __init__(self, data_dir: Path, db_url: str, config: Path, inbox: Path | None = None, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.log = data_dir.parent / f"service-{self.port}.log"
+        self.log = data_dir.parent / f"service-{self.port}-{time.monotonic_ns()}.log"
         args = [sys.executable, "-m", "heavylegs", "--data-dir", str(data_dir), "--db", db_url, "--config", str(config), "run", "--port", str(self.port)]
         if inbox is not None:
             args += ["--inbox", str(inbox)]
@@ -131,7 +134,8 @@ class ServiceProc:
         return f"http://127.0.0.1:{self.port}"
 
     def output(self) -> str:
-        self._out.flush()
+        if not self._out.closed:
+            self._out.flush()
         return self.log.read_text(errors="replace")
 
     def wait_up(self, timeout: float = 20.0) -> None:

@@ -115,6 +115,7 @@ class StravaFake:
     calls: list[Call] = field(default_factory=list)
     subscriptions: dict[int, dict[str, Any]] = field(default_factory=dict)
     failures: list[tuple[str, int]] = field(default_factory=list)  # (path regex, status) served once each
+    tick_s: float = 0.0  # each API request moves a FakeClock on by this much (time passing during a sync)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -133,6 +134,7 @@ class StravaFake:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in separate writes
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -297,6 +299,8 @@ class StravaFake:
         return over, headers
 
     def _api(self, method: str, path: str, query: dict[str, str], form: dict[str, str], auth: str) -> tuple[int, Any, dict[str, str]]:
+        if self.tick_s and isinstance(self.clock, FakeClock):
+            self.clock.advance(self.tick_s)
         over, headers = self._count(read=method == "GET")
         if over:
             return 429, {"message": "Rate Limit Exceeded", "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]}, headers
@@ -356,3 +360,38 @@ class StravaFake:
         now = datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.subscriptions[sid] = {"id": sid, "resource_state": 2, "application_id": int(self.client_id), "callback_url": form["callback_url"], "created_at": now, "updated_at": now}
         return 201, {"id": sid}
+
+
+# ---- heavylegs-side helpers shared by the Strava tests --------------------
+def strava_settings(settings: Any, fake: StravaFake, **extra: Any) -> Any:
+    """``settings`` pointed at the fake."""
+    values = {"strava.client_id": fake.client_id, "strava.client_secret": fake.client_secret,
+              "strava.api_url": fake.api_url, "strava.oauth_url": fake.oauth_url}
+    values.update({f"strava.{k}": v for k, v in extra.items()})
+    return settings.with_overrides(values)
+
+
+def config_toml(path: Any, fake: StravaFake, **extra: Any) -> Any:
+    """A config file pointing the CLI at the fake (for subprocess tests)."""
+    values = {"client_id": fake.client_id, "client_secret": fake.client_secret, "api_url": fake.api_url, "oauth_url": fake.oauth_url, **extra}
+    lines = ["[strava]"] + [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def seed_connection(engine: Any, settings: Any, fake: StravaFake, *, athlete: str = "me", name: str = "strava",
+                    expires_in: int | None = None, cursor: int | None = None) -> Any:
+    """A connected Strava source, as ``connect strava`` leaves it, with tokens from the fake."""
+    from sqlalchemy import insert, select
+
+    from heavylegs.store.activities import get_or_create_athlete
+    from heavylegs.store.tables import sources
+    from heavylegs.strava.tokens import save_tokens
+
+    tokens = fake.issue_tokens(expires_in)
+    with engine.begin() as conn:
+        athlete_id = get_or_create_athlete(conn, athlete)
+        sid = conn.execute(insert(sources).values(athlete_id=athlete_id, name=name, kind="strava", config_json="{}", enabled=True,
+                                                  status="ok", cursor=None if cursor is None else str(cursor), created_ts=time.time())).inserted_primary_key[0]
+        save_tokens(conn, settings, int(sid), tokens, scope="read,activity:read_all")
+        return conn.execute(select(sources).where(sources.c.id == sid)).first()

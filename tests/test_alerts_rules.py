@@ -18,22 +18,41 @@ def _alerts(engine: Engine, rule: str) -> list[dict]:
 
 def test_load_spike_after_28_days_with_escalation(engine: Engine, settings: Settings) -> None:
     me = add_athlete(engine)
-    # 42 easy days, then a week at three times the load. The first days after a
-    # cold start have acute >> chronic; the 28-day history rule must hide them.
-    rows = add_days(engine, me, [50.0] * 42 + [150.0] * 7)
+    s = only_rule(settings, "load_spike")
+    # 42 easy days, then a week at three times the load, checked day by day as the
+    # service would. The first days after a cold start have acute >> chronic; the
+    # 28-day history rule must hide them.
+    spike1, spike2 = TODAY - timedelta(days=6), TODAY - timedelta(days=5)
+    rows = add_days(engine, me, [50.0] * 42 + [150.0], end=spike1)
     assert rows[0]["acwr_ewma"] > 3  # the cold start really does look like a spike
-    check(engine, only_rule(settings, "load_spike"), NOW)
+    day = lambda d: NOW - (TODAY - d)  # noqa: E731 - noon on day d
+    assert check(engine, s, day(spike1)).queued == 1
+    with engine.begin() as conn:
+        conn.execute(delete(daily_metrics))
+    add_days(engine, me, [50.0] * 42 + [150.0] * 7)
+    for d in range(5, -1, -1):
+        check(engine, s, NOW - timedelta(days=d))
     found = _alerts(engine, "load_spike")
     # By hand: day 1 of the spike acute 75.0 / chronic 54.6 = 1.37 (caution),
-    # day 2 acute 93.8 / chronic 61.2 = 1.53 (warning).
-    spike1, spike2 = (TODAY - timedelta(days=6)).isoformat(), (TODAY - timedelta(days=5)).isoformat()
-    assert [(a["date"], a["severity"]) for a in found] == [(spike1, "caution"), (spike2, "warning")]
+    # day 2 acute 93.8 / chronic 61.2 = 1.53 (warning): one escalation, then quiet.
+    assert [(a["date"], a["severity"], a["state"]) for a in found] == [
+        (spike1.isoformat(), "caution", "queued"), (spike2.isoformat(), "warning", "queued")]
     assert 1.3 <= found[0]["metrics"]["acwr_ewma"] < 1.5
     assert found[0]["metrics"]["method"] == "EWMA 7/28 (Williams 2017)"
     assert "above your 4-week average" in found[0]["message"]
     assert "risk" not in found[0]["message"].lower() and "probab" not in found[0]["message"].lower()
     assert found[0]["advice"]
     assert [(d["channel"], d["status"]) for d in found[0]["deliveries"]] == [("local", "pending")]
+
+
+def test_an_episode_first_seen_late_sends_only_its_latest_alert(engine: Engine, settings: Settings) -> None:
+    me = add_athlete(engine)
+    add_days(engine, me, [50.0] * 42 + [150.0] * 7)
+    summary = check(engine, only_rule(settings, "load_spike"), NOW)
+    found = _alerts(engine, "load_spike")
+    assert [(a["severity"], a["state"]) for a in found] == [("caution", "superseded"), ("warning", "queued")]
+    assert summary.queued == 1 and found[0]["deliveries"] == []
+    assert "from " + found[1]["date"] + " to " + TODAY.isoformat() in found[1]["message"]
 
 
 def test_monotony_and_no_rest_episodes(engine: Engine, settings: Settings) -> None:
@@ -165,3 +184,13 @@ def test_reminders_and_disabled_rules(engine: Engine, settings: Settings) -> Non
     assert len(found) == 2
     assert found[1]["metrics"]["episode_start"] == found[0]["date"]
     assert found[1]["date"] == (TODAY - timedelta(days=3)).isoformat()
+
+
+def test_days_are_the_athletes_local_days(engine: Engine, settings: Settings) -> None:
+    kiwi = add_athlete(engine, "kiwi")
+    # At 12:00 UTC it is already tomorrow at UTC+14: the 7th day of the streak has begun there.
+    local_today = TODAY + timedelta(days=1)
+    add_days(engine, kiwi, [50.0] * 7, end=local_today)
+    s = only_rule(settings, "no_rest").with_overrides({"athletes.kiwi.timezone": "Pacific/Kiritimati"})
+    check(engine, s, NOW)
+    assert [a["date"] for a in _alerts(engine, "no_rest")] == [local_today.isoformat()]

@@ -18,6 +18,7 @@ from heavylegs.alerts.tables import alert_attempts, alert_deliveries
 from heavylegs.settings import Settings
 from tests.receivers import WebhookReceiver
 from tests.test_alerts_support import NOW, TODAY, add_athlete, add_days, add_run, only_rule, with_channels
+from tests.test_alerts_support import lite  # noqa: F401 - the SQLite-only fixture
 
 SECRET = "hook-secret-123"
 
@@ -120,7 +121,8 @@ def test_410_is_permanent_and_shows_on_the_channel(engine: Engine, settings: Set
     assert list_alerts(engine)[0]["deliveries"][0]["status"] == "failed"
 
 
-def test_redirect_is_an_error_not_followed(engine: Engine, settings: Settings, hook: WebhookReceiver) -> None:
+def test_redirect_is_an_error_not_followed(lite: tuple[Engine, Settings], hook: WebhookReceiver) -> None:
+    engine, settings = lite
     s = _settings(settings, hook.url)
     _queue(engine, s)
     hook.fail_next(1, status=302)
@@ -128,7 +130,8 @@ def test_redirect_is_an_error_not_followed(engine: Engine, settings: Settings, h
     assert "redirect" in (_attempts(engine)[0][1] or "")
 
 
-def test_slow_receiver_times_out(engine: Engine, settings: Settings, hook: WebhookReceiver) -> None:
+def test_slow_receiver_times_out(lite: tuple[Engine, Settings], hook: WebhookReceiver) -> None:
+    engine, settings = lite
     s = _settings(settings, hook.url)
     _queue(engine, s)
     hook.delay_s = 1.6
@@ -141,7 +144,8 @@ def test_slow_receiver_times_out(engine: Engine, settings: Settings, hook: Webho
     assert 0.9 <= duration < 1.6
 
 
-def test_gives_up_after_max_age(engine: Engine, settings: Settings, hook: WebhookReceiver) -> None:
+def test_gives_up_after_max_age(lite: tuple[Engine, Settings], hook: WebhookReceiver) -> None:
+    engine, settings = lite
     s = _settings(settings, hook.url, retry_max_age_h=1)
     _queue(engine, s)
     hook.status = 503
@@ -151,7 +155,8 @@ def test_gives_up_after_max_age(engine: Engine, settings: Settings, hook: Webhoo
     assert "giving up" in (list_alerts(engine)[0]["deliveries"][0]["last_error"] or "")
 
 
-def test_secret_tokens_in_the_url_stay_out_of_errors(engine: Engine, settings: Settings, hook: WebhookReceiver) -> None:
+def test_secret_tokens_in_the_url_stay_out_of_errors(lite: tuple[Engine, Settings], hook: WebhookReceiver) -> None:
+    engine, settings = lite
     s = _settings(settings, hook.url + "/T0KEN-abc?key=SEKRIT")
     _queue(engine, s)
     hook.fail_next(1, 500)

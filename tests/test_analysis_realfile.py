@@ -45,4 +45,4 @@ def test_fenix2_run_is_plausible() -> None:
     assert m.fade_pct is not None and 20 < m.fade_pct < plain.fade_pct  # the climb explains part of it
     trimp = banister_trimp(t, r["hr_bpm"], hr_rest_bpm=60, hr_max_bpm=190, sex="male")
     assert 60 < trimp < 150  # 47 min mostly at 155-175 bpm: ~1.5-3 per minute
-    assert 0.999 < hr_coverage(t, r["hr_bpm"]) < 1.0  # one sample without HR, while standing
+    assert 0.999 < hr_coverage(t, r["hr_bpm"]) < 1.0  # one sample lacks HR

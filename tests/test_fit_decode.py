@@ -195,7 +195,7 @@ def test_hr_beats_are_flattened_and_timed() -> None:
     assert t.min() > start - 1800 and t.max() < end + 600
     # a mis-seeded 12-bit accumulator shows up as beats stepping back by up to 4 s
     gaps = np.diff(t)
-    assert (gaps > 0).all() and gaps.max() < 5.0
+    assert (gaps >= 0).all() and gaps.max() < 5.0
     assert np.nanmin(hr["filtered_bpm"]) > 30 and np.nanmax(hr["filtered_bpm"]) < 220
 
 

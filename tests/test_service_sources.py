@@ -132,17 +132,29 @@ def test_missing_folder_is_an_error_not_a_crash(engine: Engine, settings: Settin
 
 
 def test_stop_finishes_the_file_in_hand(engine: Engine, settings: Settings, folder: Path) -> None:
-    paths = write_runs(folder, 6, day(10))
+    paths = write_runs(folder, 40, day(10), points=400)
     for p in paths:
         _age(p)
-    STOPPING.set()
+
+    def stop_after_first_file() -> None:
+        deadline = time.monotonic() + 30
+        while _count(engine, activities) == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        STOPPING.set()
+
+    stopper = threading.Thread(target=stop_after_first_file)
+    stopper.start()
     try:
         stopped = _scan(engine, settings)
     finally:
+        stopper.join()
         STOPPING.clear()
-    assert stopped.new == 0  # stop was already requested: no batch starts
+    stored = _count(engine, activities)
+    assert 1 <= stored < 40 and "stopped" in stopped.summary
+    assert stopped.new == stored  # the files committed before the stop are counted, none half-written
     resumed = _scan(engine, settings)
-    assert resumed.new == 6
+    assert resumed.new == 40 - stored
+    assert _count(engine, activities) == 40
 
 
 def test_disconnect_keeps_or_purges_only_this_sources_activities(engine: Engine, settings: Settings, folder: Path, tmp_path: Path) -> None:

@@ -120,3 +120,39 @@ def test_one_lock_per_database(engine: Engine) -> None:
     finally:
         first.release()
         other_engine.dispose()
+
+
+def test_strava_sources_get_a_sync_job_that_the_webhook_can_wake(running, engine: Engine) -> None:
+    service, client, _ = running
+    add_source(engine, "strava", "strava", "me", {})
+    service.reconcile()
+    poll(lambda: _job_ran(client, "sync:strava"), 15, what="the first Strava sync")
+    runs_before = client.get("/healthz").json()["jobs"]["sync:strava"]["runs"]
+    assert client.app.state.wake_sources("strava") == 1
+    assert client.app.state.wake_sources("folder") == 1  # the other kind is not woken by a Strava event
+    poll(lambda: client.get("/healthz").json()["jobs"]["sync:strava"]["runs"] > runs_before, 15, what="the woken Strava sync")
+    with engine.connect() as conn:
+        src = conn.execute(select(sources).where(sources.c.name == "strava")).first()
+    # No client id is configured in tests: the kind says so, and the runner stores it on the source.
+    assert src.status == "error" and src.last_error
+
+
+def test_file_events_trigger_a_scan_when_watching(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    watch = tmp_path / "watched"
+    watch.mkdir()
+    add_source(engine, "watched", "folder", "me", {"path": str(watch)})
+    cfg = settings.with_overrides(
+        {"service.folder_scan_interval_s": 3600, "service.watch_files": True, "service.folder_settle_s": 0.2, "import.workers": 1}
+    )
+    service = Service(engine, cfg)
+    service.start()
+    try:
+        poll(lambda: (service.runner.stats.get("scan:watched") or None) is not None and service.runner.stats["scan:watched"].runs >= 1, 15, what="the first scan")
+        time.sleep(0.5)  # let the watcher start
+        _copy_aged(FENIX, watch / "new.fit")
+        poll(lambda: service.runner.stats["scan:watched"].runs >= 2, 15, what="a scan caused by the file event")
+        with engine.connect() as conn:
+            assert conn.execute(select(job_runs.c.last_summary).where(job_runs.c.job == "scan:watched")).scalar() is not None
+    finally:
+        service.stop(20)
+        STOPPING.clear()

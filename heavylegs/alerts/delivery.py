@@ -10,6 +10,7 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any, Iterator
 
 from sqlalchemy import Engine, func, or_, select
 
@@ -41,12 +42,12 @@ def backoff_s(attempt: int, base_s: float, max_s: float, rng: random.Random | No
     return delay * (0.5 + 0.5 * (rng or random).random())
 
 
-def _candidates(engine: Engine, now_ts: float, stale_before: float, force: bool, alert_ids: list[str] | None) -> list:
+def _candidates(engine: Engine, now_ts: float, stale_before: float, force: bool, alert_ids: list[str] | None, after_id: int) -> list:
     q = (
         select(alert_deliveries.c.id.label("delivery_id"), alert_deliveries.c.channel, alert_deliveries.c.attempts,
                alert_deliveries.c.created_ts.label("queued_ts"), alerts)
         .join(alerts, alerts.c.id == alert_deliveries.c.alert_id)
-        .where(alert_deliveries.c.status.in_(OPEN))
+        .where(alert_deliveries.c.status.in_(OPEN), alert_deliveries.c.id > after_id)
         .where(or_(alert_deliveries.c.claimed_at.is_(None), alert_deliveries.c.claimed_at < stale_before))
     )
     if not force:
@@ -54,7 +55,18 @@ def _candidates(engine: Engine, now_ts: float, stale_before: float, force: bool,
     if alert_ids is not None:
         q = q.where(alert_deliveries.c.alert_id.in_(alert_ids))
     with engine.connect() as conn:
-        return conn.execute(q.order_by(alert_deliveries.c.next_attempt_ts, alert_deliveries.c.id).limit(BATCH)).all()
+        return conn.execute(q.order_by(alert_deliveries.c.id).limit(BATCH)).all()
+
+
+def _pages(engine: Engine, now_ts: float, stale_before: float, force: bool, alert_ids: list[str] | None) -> Iterator[Any]:
+    """Every candidate once, oldest first, a page at a time (a failed one is not revisited in this run)."""
+    after = 0
+    while True:
+        page = _candidates(engine, now_ts, stale_before, force, alert_ids, after)
+        yield from page
+        if len(page) < BATCH:
+            return
+        after = page[-1].delivery_id
 
 
 def open_count(engine: Engine, alert_ids: list[str] | None = None) -> int:
@@ -74,7 +86,7 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
     base, cap = float(settings.get("alerts.retry_base_s", 30)), float(settings.get("alerts.retry_max_s", 3600))
     max_age_s = float(settings.get("alerts.retry_max_age_h", 24)) * 3600
     summary = DeliverySummary()
-    for row in _candidates(engine, now_ts, stale_before, force, alert_ids):
+    for row in _pages(engine, now_ts, stale_before, force, alert_ids):
         with engine.begin() as conn:
             token = claim(conn, row.delivery_id, now_ts, stale_before, None if force else now_ts)
         if token is None:
@@ -88,7 +100,7 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
         else:
             alert = row_to_alert(row)
             try:
-                if channel.kind == "email":
+                if channel.kind == "email" and getattr(channel, "chart", False):
                     with engine.connect() as conn:
                         alert.history = daily_history(conn, row.athlete_id, alert.date)
                 channel.notify(alert)

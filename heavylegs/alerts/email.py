@@ -22,7 +22,7 @@ SECURITY = ("starttls", "tls", "none")
 COLOURS = {"info": "#2c7fb8", "caution": "#e6a100", "warning": "#d95f0e", "urgent": "#c0392b"}
 
 
-def build_message(alert: Alert, sender: str, recipients: list[str]) -> EmailMessage:
+def build_message(alert: Alert, sender: str, recipients: list[str], chart: bool = True) -> EmailMessage:
     domain = parseaddr(sender)[1].rpartition("@")[2] or socket.getfqdn()
     msg = EmailMessage()
     msg["Subject"] = alert.title
@@ -33,7 +33,7 @@ def build_message(alert: Alert, sender: str, recipients: list[str]) -> EmailMess
     msg["Message-ID"] = f"<heavylegs-alert-{alert.id}@{domain}>"
     msg["X-Heavylegs-Alert"] = alert.id
     msg.set_content(alert.text())
-    png = load_png(alert.history)
+    png = load_png(alert.history) if chart else None
     msg.add_alternative(_html(alert, with_chart=png is not None), subtype="html")
     if png is not None:
         msg.get_payload()[1].add_related(png, "image", "png", cid="<chart@heavylegs>", filename="chart.png")
@@ -59,11 +59,12 @@ class EmailChannel(Channel):
     kind = "email"
 
     def __init__(self, name: str, recipients: list[str], sender: str, host: str, port: int, security: str,
-                 username: str, password: str, timeout_s: float) -> None:
+                 username: str, password: str, timeout_s: float, chart: bool = True) -> None:
         super().__init__(name)
         self.recipients, self.sender = recipients, sender
         self.host, self.port, self.security = host, port, security
         self.username, self._password, self.timeout_s = username, password, timeout_s
+        self.chart = chart
 
     @classmethod
     def from_config(cls, name: str, settings: Settings, conf: dict[str, Any]) -> "EmailChannel":
@@ -77,7 +78,7 @@ class EmailChannel(Channel):
             raise ConfigError(f"alerts channel {name}: smtp security must be one of {', '.join(SECURITY)}")
         return cls(name, recipients, str(merged.get("from") or "heavylegs@localhost"), str(merged.get("host", "127.0.0.1")),
                    int(merged.get("port", 25)), security, str(merged.get("username") or ""),
-                   settings.secret(merged, "password"), float(merged.get("timeout_s", 10)))
+                   settings.secret(merged, "password"), float(merged.get("timeout_s", 10)), bool(merged.get("chart", True)))
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
@@ -88,7 +89,7 @@ class EmailChannel(Channel):
         return smtp
 
     def notify(self, alert: Alert) -> None:
-        msg = build_message(alert, self.sender, self.recipients)
+        msg = build_message(alert, self.sender, self.recipients, self.chart)
         where = f"{self.host}:{self.port}"
         try:
             with self._connect() as smtp:

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -91,23 +92,43 @@ def _summary_finding(old: list[tuple[str, Finding]], today: date) -> Finding:
     return Finding("history_summary", "info", digest, today, metrics, msg, advice_for("history_summary"))
 
 
+def local_today(settings: Settings, athlete: str, now: datetime) -> date:
+    """The athlete's calendar day at ``now``: daily rows and run dates are local dates."""
+    try:
+        return now.astimezone(ZoneInfo(str(settings.athlete(athlete).get("timezone") or "UTC"))).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.astimezone(timezone.utc).date()
+
+
 def queue_findings(conn: Connection, athlete_id: int | None, athlete: str, found: list[Finding], channels: list[str],
-                   now: datetime, max_age_days: int, summary: CheckSummary) -> None:
+                   now: datetime, max_age_days: int, summary: CheckSummary, today: date | None = None) -> None:
     """Store new findings: recent ones for delivery, older ones suppressed behind one summary."""
-    today = now.astimezone(timezone.utc).date()
+    today = today or now.astimezone(timezone.utc).date()
     ided = [(alert_id(athlete, f.rule, f.episode_key), f) for f in found]
     known = existing_ids(conn, [i for i, _ in ided])
-    old: list[tuple[str, Finding]] = []
+    new: list[tuple[str, Finding]] = []
     for ident, f in ided:
         if ident in known:
             summary.known += 1
             continue
         known.add(ident)  # two findings with the same key in one run count once
-        when = f.recency_date
-        if when is not None and (today - when).days > max_age_days:
+        new.append((ident, f))
+    recent = [(i, f) for i, f in new if f.recency_date is None or (today - f.recency_date).days <= max_age_days]
+    # An episode seen for the first time together with its escalation or reminder: send only
+    # the latest of them, store the others without delivery.
+    latest = {(f.rule, f.episode_key.split("#")[0]): i for i, f in recent}
+    recent_ids = {i for i, _ in recent}
+    old: list[tuple[str, Finding]] = []
+    for ident, f in new:
+        if f.last_date is not None and f.date is not None and f.last_date > f.date:
+            # First seen after the fact (a backfill, or the service was off): say it lasted.
+            f.message += f" This has been the case from {f.date.isoformat()} to {f.last_date.isoformat()}."
+        if ident not in recent_ids:
             if store_alert(conn, athlete_id, athlete, f, "suppressed", channels, now, ident):
                 old.append((ident, f))
                 summary.suppressed += 1
+        elif latest[(f.rule, f.episode_key.split("#")[0])] != ident:
+            store_alert(conn, athlete_id, athlete, f, "superseded", channels, now, ident)
         elif store_alert(conn, athlete_id, athlete, f, "queued", channels, now, ident):
             summary.queued += 1
     if old:
@@ -122,19 +143,19 @@ def check(engine: Engine, settings: Settings, now: datetime) -> CheckSummary:
     """Evaluate every enabled rule for every athlete and queue what is new."""
     channels = [c.name for c in build_channels(settings)]
     max_age = int(settings.get("alerts.max_age_days", 3))
-    today = now.astimezone(timezone.utc).date()
     summary = CheckSummary()
     with engine.connect() as conn:
         people = [(int(r.id), r.name) for r in conn.execute(select(athletes.c.id, athletes.c.name).order_by(athletes.c.id))]
         srcs = [dict(r._mapping) for r in conn.execute(select(sources))]
     for athlete_id, name in people:
+        today = local_today(settings, name, now)
         with engine.connect() as conn:
             days, runs, active = _load(conn, athlete_id, today)
         found = list(_findings(settings, days, runs, active))
         summary.athletes += 1
         summary.findings += len(found)
         with engine.begin() as conn:
-            queue_findings(conn, athlete_id, name, found, channels, now, max_age, summary)
+            queue_findings(conn, athlete_id, name, found, channels, now, max_age, summary, today)
     cfg = _rule_cfg(settings, "source_stalled")
     if cfg is not None and srcs:
         names = dict(people)

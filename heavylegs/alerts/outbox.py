@@ -43,7 +43,7 @@ def store_alert(conn: Connection, athlete_id: int | None, athlete: str, finding:
     }
     if not _insert_ignore(conn, values):
         return None
-    if state != "suppressed":
+    if state not in ("suppressed", "superseded"):
         for name in channels:
             conn.execute(insert(alert_deliveries).values(
                 alert_id=ident, channel=name, status="pending", attempts=0, next_attempt_ts=now_ts, permanent=False, created_ts=now_ts))

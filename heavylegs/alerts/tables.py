@@ -27,7 +27,7 @@ alerts = Table(
     Column("metrics_json", Text, nullable=False, default="{}"),
     Column("message", Text, nullable=False),
     Column("advice_json", Text, nullable=False, default="[]"),
-    Column("state", String(16), nullable=False),  # queued | suppressed | test
+    Column("state", String(16), nullable=False),  # queued | suppressed | superseded | test
     Column("summary_id", String(40), nullable=True),  # the history summary a suppressed alert went into
     Column("created_ts", Double, nullable=False),
     Index("ix_alerts_athlete_date", "athlete_id", "date"),

@@ -117,8 +117,9 @@ def load_cmd(app: App, since: Any, until: Any, as_json: bool, as_csv: bool, athl
     console.print(table)
     cfg = analysis_config(app.settings, name)
     latest = next((r for r in reversed(everything) if r["date"] <= today), everything[-1] if everything else None)
-    console.print(load_summary(latest, cfg, len(everything)), markup=False)
-    console.print(describe_anchors(state), markup=False)
+    # Plain echo: rich would wrap these sentences at 80 columns when piped.
+    click.echo(load_summary(latest, cfg, len(everything)))
+    click.echo(describe_anchors(state))
 
 
 @click.command("runs")
@@ -157,7 +158,7 @@ def runs_cmd(app: App, since: Any, as_json: bool, as_csv: bool, athlete: str | N
     console = Console()
     console.print(table)
     if not rows:
-        console.print("No qualifying runs (at least 5 km and 20 minutes of moving time).", markup=False)
+        click.echo("No qualifying runs (at least 5 km and 20 minutes of moving time).")
 
 
 @click.command("report")

@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import click
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from heavylegs.settings import Settings
 from heavylegs.store.db import make_engine, migrate
+from heavylegs.store.tables import athletes
 
 
 @dataclass
@@ -24,7 +25,15 @@ class App:
         return self._engine
 
     def athlete_name(self, name: str | None) -> str:
-        return name or self.settings.default_athlete
+        """The named athlete; else the configured default; else the only athlete there is."""
+        if name:
+            return name
+        default = self.settings.default_athlete
+        with self.engine.connect() as conn:
+            names = [r[0] for r in conn.execute(select(athletes.c.name).limit(2))]
+        if len(names) == 1 and default not in names:
+            return names[0]
+        return default
 
     def close(self) -> None:
         if self._engine is not None:

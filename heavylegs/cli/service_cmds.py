@@ -93,7 +93,9 @@ def sources_cmd(app: App, as_json: bool) -> None:
     table = Table("name", "kind", "athlete", "status", "last success", "activities", "next run", "last error")
     for r in rows:
         table.add_row(r["name"], r["kind"], r["athlete"], r["status"], r["last_success"] or "never", str(r["activities"]), r["next_run"] or "", r["last_error"] or "")
-    Console().print(table)
+    console = Console()
+    # Piped output is not squeezed into 80 columns (names would wrap mid-word).
+    (console if console.is_terminal else Console(width=240)).print(table)
 
 
 @click.command("disconnect")

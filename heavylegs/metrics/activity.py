@@ -22,21 +22,25 @@ from heavylegs.metrics.config import AnalysisConfig
 from ingest.model import RUNNING_SPORTS, Streams
 
 
-@dataclass
+@dataclass(slots=True)
 class ActivityInfo:
-    """What the recompute needs of an ``activities`` row."""
+    """What the recompute needs of an ``activities`` row.
+
+    The fields after ``parent_id`` are only read for activities being
+    analysed (``DETAIL_COLS``, loaded with their streams).
+    """
 
     id: int
     revision: int
     start_ts: float
     local_date: date
     sport: str
-    sub_sport: str | None
     parent_id: int | None
-    elapsed_s: float
-    timer_s: float | None
-    moving_s: float | None
-    distance_m: float | None
+    sub_sport: str | None = None
+    elapsed_s: float = 0.0
+    timer_s: float | None = None
+    moving_s: float | None = None
+    distance_m: float | None = None
 
     @property
     def is_multisport_parent(self) -> bool:
@@ -46,6 +50,10 @@ class ActivityInfo:
     @property
     def is_treadmill(self) -> bool:
         return self.sport == "treadmill_running" or self.sub_sport in ("treadmill", "indoor_running", "virtual_activity")
+
+
+LIST_COLS = ("id", "revision", "start_ts", "local_date", "sport", "parent_id")
+DETAIL_COLS = ("sub_sport", "elapsed_s", "timer_s", "moving_s", "distance_m")
 
 
 def _finite(x: Any) -> float | None:

@@ -9,6 +9,7 @@ recorded in whole bpm) and avoids decoding every stream on each recompute.
 """
 from __future__ import annotations
 
+import inspect
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,7 +17,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from analysis.hr import hr_max_from_samples
+from analysis.hr import HR_VALID_MAX_BPM, HR_VALID_MIN_BPM, hr_max_from_samples
 from heavylegs.metrics.config import DEFAULT_HR_MAX_BPM, AnalysisConfig
 
 HIST_BINS = 256
@@ -55,9 +56,29 @@ def decode_hist(blob: bytes | None) -> np.ndarray | None:
     return np.frombuffer(zlib.decompress(blob), dtype="<u4").astype(np.int64)
 
 
-def _percentile_hr_max(hist: np.ndarray, percentile: float) -> float | None:
-    samples = np.repeat(np.arange(HIST_BINS, dtype=np.float64), hist)
-    return hr_max_from_samples(samples, percentile=percentile)
+# hr_max_from_samples' own minimum, so both paths agree on "too little data".
+_MIN_SAMPLES = int(inspect.signature(hr_max_from_samples).parameters["min_samples"].default)
+
+
+def hr_max_from_hist(hist: np.ndarray, percentile: float) -> float | None:
+    """``analysis.hr.hr_max_from_samples`` on the samples a whole-bpm histogram stands for.
+
+    Same valid range, minimum count and numpy's linear interpolation, read
+    off the cumulative counts instead of sorting a year of samples (a test
+    checks the two agree).
+    """
+    counts = np.asarray(hist, dtype=np.int64).copy()
+    bins = np.arange(counts.shape[0], dtype=np.float64)
+    counts[(bins < HR_VALID_MIN_BPM) | (bins > HR_VALID_MAX_BPM)] = 0
+    cum = np.cumsum(counts)
+    n = int(cum[-1]) if cum.size else 0
+    if n < max(1, _MIN_SAMPLES):
+        return None
+    h = (n - 1) * percentile / 100.0
+    lo = int(np.floor(h))
+    below, above = np.searchsorted(cum, [lo, min(lo + 1, n - 1)], side="right")
+    a, b = bins[below], bins[above]
+    return float(a + (h - lo) * (b - a))
 
 
 def derive_hr_max(
@@ -83,7 +104,7 @@ def derive_hr_max(
         total = hist.astype(np.int64) if total is None else total + hist
     if total is None:
         return None
-    return _percentile_hr_max(total, percentile)
+    return hr_max_from_hist(total, percentile)
 
 
 def resolve_anchors(cfg: AnalysisConfig, derived_hr_max: Callable[[], float | None], previous: Anchors | None) -> Anchors:

@@ -19,7 +19,7 @@ from heavylegs.metrics.config import ESTIMABLE_SPORTS, AnalysisConfig
 from ingest.model import RUNNING_SPORTS
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """An activity and its (possibly just recomputed) ``activity_metrics`` values."""
 
@@ -85,6 +85,8 @@ def apply_estimates(entries: list[Entry], model: LoadModel | None) -> set[int]:
 
 
 _BASELINE_KEYS = ("baseline_median", "baseline_mad", "fade_z", "fade_vs_baseline")
+# Columns these steps change without re-reading streams.
+DERIVED_COLS = ("load", "load_method") + _BASELINE_KEYS
 
 
 def apply_baselines(entries: list[Entry], cfg: AnalysisConfig, from_order: tuple[float, int] | None) -> set[int]:

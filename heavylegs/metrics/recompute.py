@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Callable
 
 import numpy as np
@@ -30,7 +30,7 @@ from heavylegs.metrics.config import AnalysisConfig, analysis_config, athlete_to
 from heavylegs.metrics.daily import build_daily, write_daily
 from heavylegs.metrics.derived import Entry, apply_baselines, apply_estimates, fit_model, model_to_json
 from heavylegs.metrics.read import StateInfo, state_info
-from heavylegs.metrics.store import load_entries, stream_batches, stream_hist, write_metrics
+from heavylegs.metrics.store import load_entries, stored_hist, stored_hists, stream_batches, stream_hist, write_metrics
 from heavylegs.metrics.tables import analysis_state
 from heavylegs.settings import Settings
 from heavylegs.store.tables import athletes
@@ -123,9 +123,19 @@ def _recompute(
     by_id = {e.info.id: e for e in entries}
     previous = _previous_anchors(state)
 
+    window_from = today - timedelta(days=cfg.hr_max_window_days)
+    prefetched: dict[int, bytes | None] = {}
+    if cfg.hr_max_bpm is None:
+        with engine.connect() as conn:
+            prefetched = stored_hists(conn, athlete_id, window_from)
+            conn.rollback()
+
     def hist_of(act_id: int) -> np.ndarray | None:
         # Fresh from the streams for a changed activity, else the stored histogram.
-        return stream_hist(engine, act_id) if act_id in stale else decode_hist(by_id[act_id].m.get("hr_hist"))
+        if act_id in stale:
+            return stream_hist(engine, act_id)
+        blob = prefetched[act_id] if act_id in prefetched else stored_hist(engine, act_id)
+        return decode_hist(blob)
 
     days_ids = [(e.info.local_date, e.info.id) for e in entries if not e.info.is_multisport_parent]
     anchors = resolve_anchors(
@@ -153,7 +163,8 @@ def _recompute(
     first, series = build_daily(entries, cfg, today)
     with engine.begin() as conn:
         lock_athlete(conn, athlete_id)
-        write_metrics(conn, athlete_id, [by_id[i] for i in written])
+        analysed = {e.info.id for e in todo}
+        write_metrics(conn, athlete_id, todo, [by_id[i] for i in written - analysed])
         days = write_daily(conn, athlete_id, first, series)
         conn.execute(
             update(analysis_state)

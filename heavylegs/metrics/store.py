@@ -4,18 +4,23 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, insert, select
+from datetime import date
 
-from heavylegs.metrics.activity import ActivityInfo
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+
+from heavylegs.metrics.activity import DETAIL_COLS, LIST_COLS, ActivityInfo
 from heavylegs.metrics.anchors import hr_histogram
-from heavylegs.metrics.derived import Entry
+from heavylegs.metrics.derived import DERIVED_COLS, Entry
 from heavylegs.metrics.tables import activity_metrics
 from heavylegs.store.streams import decode_streams
 from heavylegs.store.tables import activities
 from ingest.model import Streams
 
-_INFO_COLS = ("id", "revision", "start_ts", "local_date", "sport", "sub_sport", "parent_id", "elapsed_s", "timer_s", "moving_s", "distance_m")
-_METRIC_COLS = tuple(c.name for c in activity_metrics.columns)
+_ALL_METRIC_COLS = tuple(c.name for c in activity_metrics.columns)
+# What the derived steps and the daily series need; the rest stays in the database.
+_METRIC_COLS = (
+    "activity_id", "revision", "load", "load_method", "qualifies", "moving_s", "gap_speed_mps", "fade_pct", "steady",
+) + DERIVED_COLS[2:]
 
 # Streams decoded per read transaction: small enough that an import waiting
 # for the SQLite write lock is not held up for long.
@@ -24,23 +29,16 @@ _CHUNK = 500  # ids per IN (...) list, well under every driver's parameter limit
 
 
 def load_entries(conn: Connection, athlete_id: int) -> list[Entry]:
-    """Every activity of the athlete with its stored metrics (``m`` empty when none)."""
+    """Every activity of the athlete, oldest first, with its stored metrics (``m`` empty when none).
+
+    Two narrow queries rather than a join: activity rows carry their stream
+    blobs, and the fewer columns read from them the faster this is.
+    """
     a, m = activities.c, activity_metrics.c
-    cols = [a[k] for k in _INFO_COLS] + [m[k].label(f"m_{k}") for k in _METRIC_COLS]
-    q = (
-        select(*cols)
-        .select_from(activities.outerjoin(activity_metrics, m.activity_id == a.id))
-        .where(a.athlete_id == athlete_id)
-        .order_by(a.start_ts, a.id)
-    )
-    n_info = len(_INFO_COLS)
-    out = []
-    for r in conn.execute(q):
-        info = ActivityInfo(*r[:n_info])
-        info.id = int(info.id)
-        metrics = dict(zip(_METRIC_COLS, r[n_info:])) if r[n_info] is not None else {}
-        out.append(Entry(info, metrics))
-    return out
+    qm = select(*(m[k] for k in _METRIC_COLS)).where(m.athlete_id == athlete_id)
+    stored = {r[0]: dict(zip(_METRIC_COLS, r)) for r in conn.execute(qm)}
+    qa = select(*(a[k] for k in LIST_COLS)).where(a.athlete_id == athlete_id).order_by(a.start_ts, a.id)
+    return [Entry(ActivityInfo(*r), stored.get(r[0], {})) for r in conn.execute(qa)]
 
 
 def _chunks(ids: list[int], size: int = _CHUNK) -> Iterator[list[int]]:
@@ -52,10 +50,33 @@ def stream_batches(engine: Engine, todo: list[Entry]) -> Iterator[list[tuple[Ent
     """(entry, decoded streams) in batches, each read in its own short transaction."""
     for i in range(0, len(todo), BATCH):
         batch = todo[i : i + BATCH]
+        cols = [activities.c[k] for k in ("id", "streams_z") + DETAIL_COLS]
         with engine.connect() as conn:
-            blobs = dict(conn.execute(select(activities.c.id, activities.c.streams_z).where(activities.c.id.in_([e.info.id for e in batch]))).all())
+            rows = {r[0]: r for r in conn.execute(select(*cols).where(activities.c.id.in_([e.info.id for e in batch])))}
             conn.rollback()
-        yield [(e, decode_streams(blobs.get(e.info.id))) for e in batch]
+        out = []
+        for e in batch:
+            row = rows.get(e.info.id)
+            if row is None:
+                continue  # deleted meanwhile; the next recompute sees it gone
+            for k, v in zip(DETAIL_COLS, row[2:]):
+                setattr(e.info, k, v)
+            out.append((e, decode_streams(row[1])))
+        yield out
+
+
+def stored_hists(conn: Connection, athlete_id: int, since: date) -> dict[int, bytes | None]:
+    """Stored HR histograms of the athlete's activities after ``since`` (one query for the HRmax window)."""
+    m = activity_metrics.c
+    q = select(m.activity_id, m.hr_hist).where(m.athlete_id == athlete_id, m.local_date > since)
+    return {int(i): blob for i, blob in conn.execute(q)}
+
+
+def stored_hist(engine: Engine, activity_id: int) -> bytes | None:
+    with engine.connect() as conn:
+        blob = conn.execute(select(activity_metrics.c.hr_hist).where(activity_metrics.c.activity_id == activity_id)).scalar()
+        conn.rollback()
+    return blob
 
 
 def stream_hist(engine: Engine, activity_id: int) -> np.ndarray | None:
@@ -67,22 +88,33 @@ def stream_hist(engine: Engine, activity_id: int) -> np.ndarray | None:
 
 
 def _full_row(athlete_id: int, m: dict[str, Any]) -> dict[str, Any]:
-    row = {k: m.get(k) for k in _METRIC_COLS}
+    row = {k: m.get(k) for k in _ALL_METRIC_COLS}
     row["athlete_id"] = athlete_id
     row["qualifies"] = bool(row["qualifies"])
     return row
 
 
-def write_metrics(conn: Connection, athlete_id: int, entries: list[Entry]) -> int:
-    """Replace the metric rows of ``entries`` (skipping activities deleted meanwhile)."""
-    if not entries:
-        return 0
-    ids = [e.info.id for e in entries]
+_UPDATE_DERIVED = (
+    update(activity_metrics)
+    .where(activity_metrics.c.activity_id == bindparam("b_id"))
+    .values({k: bindparam(f"b_{k}") for k in DERIVED_COLS})
+)
+
+
+def write_metrics(conn: Connection, athlete_id: int, analysed: list[Entry], derived: list[Entry]) -> int:
+    """Replace the rows of ``analysed`` entries and update the derived columns of ``derived`` ones.
+
+    Activities deleted while we computed are skipped (their rows would break the foreign key).
+    """
+    ids = [e.info.id for e in analysed]
     alive: set[int] = set()
     for chunk in _chunks(ids):
         alive |= {int(i) for i in conn.execute(select(activities.c.id).where(activities.c.id.in_(chunk))).scalars()}
         conn.execute(delete(activity_metrics).where(activity_metrics.c.activity_id.in_(chunk)))
-    rows = [_full_row(athlete_id, e.m) for e in entries if e.info.id in alive and e.m]
+    rows = [_full_row(athlete_id, e.m) for e in analysed if e.info.id in alive and e.m]
     if rows:
         conn.execute(insert(activity_metrics), rows)
-    return len(rows)
+    params = [{"b_id": e.info.id} | {f"b_{k}": e.m.get(k) for k in DERIVED_COLS} for e in derived if e.m]
+    if params:
+        conn.execute(_UPDATE_DERIVED, params)
+    return len(rows) + len(params)

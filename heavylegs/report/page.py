@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from heavylegs.metrics.activity import ActivityInfo
+from heavylegs.metrics.activity import DETAIL_COLS, LIST_COLS, ActivityInfo
 from heavylegs.metrics.config import AnalysisConfig, analysis_config
 from heavylegs.metrics.read import daily_rows, describe_anchors, run_rows, state_info
 from heavylegs.metrics.summary import load_summary
@@ -54,7 +54,7 @@ def _profile(engine: Engine, run: dict[str, Any] | None, cfg: AnalysisConfig) ->
     if row is None or streams is None:
         return None
     m = row._mapping
-    info = ActivityInfo(*(m[k] for k in ("id", "revision", "start_ts", "local_date", "sport", "sub_sport", "parent_id", "elapsed_s", "timer_s", "moving_s", "distance_m")))
+    info = ActivityInfo(*(m[k] for k in LIST_COLS + DETAIL_COLS))
     title = f"{m['name'] or 'Run'} on {m['local_date'].isoformat()}: {(run['distance_m'] or 0) / 1000:.1f} km"
     return run_profile(streams, title, treadmill=info.is_treadmill, params=cfg.run_params)
 

@@ -13,11 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Engine, Row, delete, insert, select
+from sqlalchemy import Engine, Row, delete, func, insert, select
 
 from heavylegs.service.sources import STOPPING, SyncResult, source_config
 from heavylegs.settings import Settings
-from heavylegs.store.tables import athletes, source_files
+from heavylegs.store.tables import activities, activity_sources, athletes, source_files
 
 SUFFIXES = (".fit", ".gpx", ".tcx", ".gz", ".zip")
 SKIP_DIRS = {"__MACOSX"}
@@ -34,9 +34,17 @@ class _Stopped(Exception):
     """Raised from the import progress callback: the file in hand is committed, the rest waits."""
 
 
-def _check_stop(_done: int, _total: int | None, _path: str) -> None:
-    if STOPPING.is_set():
-        raise _Stopped()
+def _new_since(engine: Engine, source_id: int, refs: Sequence[str], since: float) -> int:
+    """Activities a stopped batch created before the stop (its report never came back)."""
+    if not refs:
+        return 0
+    query = (
+        select(func.count(func.distinct(activities.c.id)))
+        .select_from(activities.join(activity_sources, activity_sources.c.activity_id == activities.c.id))
+        .where(activity_sources.c.source_id == source_id, activity_sources.c.ref.in_(list(refs)), activities.c.created_ts >= since)
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
 
 
 def scan_root(root: Path) -> Path:
@@ -159,14 +167,26 @@ class FolderKind:
         _remember(engine, int(source.id), [{"path": p, "size_bytes": s, "mtime_ns": m, "sha256": None, "status": "pending"} for p, s, m in pending])
         result = SyncResult()
         done = 0
+        stopped = STOPPING.is_set()
         for start in range(0, len(stable), BATCH):
             if STOPPING.is_set():
                 break
             batch = stable[start : start + BATCH]
+            handled: list[str] = []
+
+            def check_stop(_done: int, _total: int | None, path: str) -> None:
+                handled.append(path)
+                if STOPPING.is_set():
+                    raise _Stopped()
+
+            began = time.time()
             try:
-                report = import_paths(engine, settings, [p for p, _, _ in batch], athlete=athlete, source_id=int(source.id), progress=_check_stop)
+                report = import_paths(engine, settings, [p for p, _, _ in batch], athlete=athlete, source_id=int(source.id), progress=check_stop)
             except _Stopped:
                 # Files committed so far are recognised by their sha256 on the next scan.
+                result.new += _new_since(engine, int(source.id), handled, began - 1.0)
+                done += len(handled)
+                stopped = True
                 break
             per_file = _aggregate(report.outcomes, batch)
             for outcome in report.outcomes:
@@ -188,6 +208,8 @@ class FolderKind:
             done += len(batch)
         unchanged = len(files) - len(changed)
         result.summary = f"files={len(files)} unchanged={unchanged} read={done} waiting={len(pending) + len(stable) - done}"
+        if stopped:
+            result.summary += " (stopped: the rest waits for the next start)"
         return result
 
     def on_disconnect(self, engine: Engine, settings: Settings, source: Row[Any], purge: bool) -> None:

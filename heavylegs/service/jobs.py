@@ -19,6 +19,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from heavylegs.service import hooks
 from heavylegs.service.sources import SyncResult, get_kind, get_source_by_id, record_result
 from heavylegs.settings import Settings
+from heavylegs.store.meta import metadata
 from heavylegs.store.tables import job_runs, sources
 
 log = logging.getLogger("heavylegs.service")
@@ -152,16 +153,23 @@ def housekeeping(engine: Engine, settings: Settings) -> JobOutcome:
     """Retention hooks other areas provide; each is optional."""
     now = datetime.now(timezone.utc)
     counts: dict[str, int] = {}
-    for module, name, key in (
-        ("heavylegs.strava.retention", "prune_raw", "strava_raw"),
-        ("heavylegs.alerts.delivery", "prune_attempts", "attempts"),
-        ("heavylegs.alerts.outbox", "prune", "outbox"),
-    ):
-        fn = hooks.optional(module, name)
-        if fn is not None:
-            counts[key] = hooks.as_int(fn(engine, settings, now))
+    retention = hooks.optional("heavylegs.strava.retention", "apply_retention")
+    if retention is not None:
+        counts["strava_raw"] = hooks.as_int(retention(engine, settings, now))
+    counts["attempts"] = prune_attempts(engine, float(settings.get("service.attempts_retention_days", 90)), now.timestamp())
     counts["stale_jobs"] = prune_job_rows(engine)
     return JobOutcome(counts=counts)
+
+
+def prune_attempts(engine: Engine, days: float, now_ts: float) -> int:
+    """Drop the per-attempt log of finished deliveries after ``days`` (the delivery row stays)."""
+    attempts, deliveries = metadata.tables.get("alert_attempts"), metadata.tables.get("alert_deliveries")
+    if attempts is None or deliveries is None or days <= 0:
+        return 0
+    finished = select(deliveries.c.id).where(deliveries.c.status.in_(["delivered", "failed"]))
+    with engine.begin() as conn:
+        done = conn.execute(delete(attempts).where(attempts.c.ts < now_ts - days * 86400, attempts.c.delivery_id.in_(finished)))
+    return int(done.rowcount or 0)
 
 
 def prune_job_rows(engine: Engine) -> int:

@@ -94,12 +94,13 @@ def run_service(engine: Engine, settings: Settings, inbox: Path, port: int | Non
         service.on_new_data.append(metrics.count_new)
         bind_host = host or str(settings.get("service.host", "127.0.0.1"))
         bind_port = int(port if port is not None else settings.get("service.port", 8080))
-        service.start()
+        # Listen first: a taken port should stop us before any job runs.
         server, http = _serve(build_app(engine, settings, service, metrics, lock), bind_host, bind_port)
         if not server.started:
             print(f"heavylegs run: cannot listen on {bind_host}:{bind_port} (port in use?)", file=sys.stderr)
-            service.stop(5.0)
+            server.should_exit = True
             return 1
+        service.start()
         db_shown = make_url(settings.db_url).render_as_string(hide_password=True)
         log.info("service started on http://%s:%d db=%s inbox=%s pid=%d", bind_host, bind_port, db_shown, inbox, os.getpid())
         while not stop.wait(RECONCILE_S):

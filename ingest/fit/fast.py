@@ -7,12 +7,14 @@ Steps:
    into one byte matrix with a single fancy-index;
 3. ``fast_timeline``: compressed-timestamp headers resolved for all messages;
 4. ``fast_records`` / ``fast_hr``: the columnar messages;
-5. ``fast_generic``: the few other messages, one by one, fitdecode's way.
+5. ``fast_generic``: the other messages, fitdecode's way, from gathered raw values.
 
-Whatever this decoder does not mirror exactly (damaged files included: the
-reference salvages them) raises ``FastPathUnsupported``; the caller
+Damage is handled as the reference handles it: a file that ends early, a
+message type used before its definition or junk after a complete FIT file
+stop decoding, keep what came before and set ``truncated``/``damage``; a
+file CRC mismatch raises ``DecodeError``. Whatever this decoder does not
+mirror exactly raises ``FastPathUnsupported``; the caller
 (``ingest.fit.read_messages``) then falls back to the reference decoder.
-A file CRC mismatch raises ``DecodeError`` as the reference does.
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from ingest.errors import DecodeError
 from ingest.fit.fast_errors import FastPathUnsupported
 from ingest.fit.fast_gather import Messages
-from ingest.fit.fast_generic import SKIPPED, decode_message
+from ingest.fit.fast_generic import SKIPPED, decode_group
 from ingest.fit.fast_hr import hr_columns
 from ingest.fit.fast_records import record_columns
-from ingest.fit.fast_scan import Layout, Segment, scan
+from ingest.fit.fast_scan import Layout, scan
 from ingest.fit.fast_timeline import Timeline
 from ingest.fit.messages import FitMessages
 from ingest.fit.reference import check_header
@@ -36,24 +39,32 @@ _RECORD, _HR = 20, 132
 
 
 def _groups(layout: Layout) -> dict[int, Messages]:
-    by_def: dict[int, list[Segment]] = {}
-    for seg in layout.segments:
-        by_def.setdefault(seg.definition, []).append(seg)
-    return {i: Messages(layout, layout.definitions[i], segs) for i, segs in by_def.items()}
+    """Messages per layout group, each group's positions in file order."""
+    if not layout.messages:
+        return {}
+    group_of = np.array([d.group for d in layout.definitions], dtype=np.intp)[layout.msg_def]
+    order = np.argsort(group_of, kind="stable")
+    cuts = np.flatnonzero(np.diff(group_of[order])) + 1
+    return {
+        int(group_of[chunk[0]]): Messages(layout, layout.definitions[int(group_of[chunk[0]])], chunk)
+        for chunk in np.split(order, cuts)
+    }
 
 
-def _other_messages(data: bytes, layout: Layout, compressed_ts: np.ndarray | None) -> dict[str, list[dict[str, Any]]]:
+def _other_messages(groups: dict[int, Messages], compressed_ts: np.ndarray | None) -> dict[str, list[dict[str, Any]]]:
+    by_name: dict[str, list[list[tuple[int, str, dict[str, Any]]]]] = {}
+    for m in groups.values():
+        if m.definition.global_num not in SKIPPED:
+            decoded = decode_group(m, compressed_ts)
+            if decoded:
+                by_name.setdefault(decoded[0][1], []).append(decoded)
     out: dict[str, list[dict[str, Any]]] = {}
-    for seg in layout.segments:  # segments are in file order
-        definition = layout.definitions[seg.definition]
-        if definition.global_num in SKIPPED:
-            continue
-        for i in range(seg.count):
-            ts = int(compressed_ts[seg.seq + i]) if seg.compressed and compressed_ts is not None else None
-            decoded = decode_message(data, seg.start + i * definition.size, definition, ts)
-            if decoded is not None:
-                out.setdefault(decoded[0], []).append(decoded[1])
-    return out
+    for name, chunks in by_name.items():
+        items = chunks[0] if len(chunks) == 1 else sorted((i for c in chunks for i in c), key=lambda item: item[0])
+        out[name] = [fields for _, _, fields in items]
+    # The reference fills the dict in order of first appearance.
+    first = {name: min(c[0][0] for c in chunks) for name, chunks in by_name.items()}
+    return {name: out[name] for name in sorted(out, key=first.__getitem__)}
 
 
 def read_messages(data: bytes) -> FitMessages:
@@ -79,10 +90,14 @@ def read_messages(data: bytes) -> FitMessages:
         hr = hr_columns(by_global[_HR], timeline, layout.chain_starts)
         if hr:
             columns["hr"] = hr
+    messages = _other_messages(groups, compressed_ts)
+    if layout.damage is not None and "record" not in columns and not messages:
+        raise DecodeError(f"{layout.damage}; nothing decodable before it")
     return FitMessages(
         columns=columns,
-        messages=_other_messages(data, layout, compressed_ts),
+        messages=messages,
         chains=layout.chains,
-        truncated=False,
+        truncated=layout.damage is not None,
+        damage=layout.damage,
         decoder="fast",
     )

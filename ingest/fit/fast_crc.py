@@ -67,7 +67,7 @@ _COL_BASE = (np.arange(_WORDS, dtype=np.intp) * 65536)[None, :]
 _BYTE = np.arange(256, dtype=np.intp)
 # advance(c) by one block: M[L-1] (feed c then L-1 zero words) as low/high byte tables.
 _ADV_BLOCK = (_M[_WORDS - 1][_BYTE], _M[_WORDS - 1][_BYTE << 8])
-_SMALL = 512
+_SMALL = 1024  # below this the byte loop is faster than the numpy set-up
 
 
 def _apply(tables: tuple[np.ndarray, np.ndarray], crcs: np.ndarray) -> np.ndarray:
@@ -78,6 +78,16 @@ def _apply(tables: tuple[np.ndarray, np.ndarray], crcs: np.ndarray) -> np.ndarra
 def _double(tables: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Tables for feeding twice as many zero bytes: the map composed with itself."""
     return _apply(tables, tables[0]), _apply(tables, tables[1])
+
+
+_LEVELS: list[tuple[np.ndarray, np.ndarray]] = [_ADV_BLOCK]
+
+
+def _level(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tables advancing a CRC by 2**k blocks (built once, by doubling)."""
+    while len(_LEVELS) <= k:
+        _LEVELS.append(_double(_LEVELS[-1]))
+    return _LEVELS[k]
 
 
 def crc16(data: bytes | memoryview | np.ndarray) -> int:
@@ -92,11 +102,10 @@ def crc16(data: bytes | memoryview | np.ndarray) -> int:
         buf = np.concatenate([np.zeros(pad, dtype=np.uint8), buf])
     words = buf.view("<u2").reshape(-1, _WORDS).astype(np.intp)
     crcs = np.bitwise_xor.reduce(_M_FLAT[words + _COL_BASE], axis=1).astype(np.intp)
-    tables = _ADV_BLOCK
+    level = 0
     while crcs.size > 1:
         if crcs.size & 1:  # a zero block in front changes nothing
             crcs = np.concatenate([np.zeros(1, dtype=np.intp), crcs])
-        crcs = _apply(tables, crcs[0::2]).astype(np.intp) ^ crcs[1::2]
-        if crcs.size > 1:
-            tables = _double(tables)
+        crcs = _apply(_level(level), crcs[0::2]).astype(np.intp) ^ crcs[1::2]
+        level += 1
     return int(crcs[0])

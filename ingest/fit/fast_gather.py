@@ -1,15 +1,18 @@
 """Gathering one definition's messages into numpy arrays in a single fancy-index.
 
-Each definition's messages (from all its segments) become one (n, size)
-uint8 matrix; fields are column slices viewed with the declared base type
+All messages of one layout (definitions with identical fields are merged)
+become one (n, size) uint8 matrix; fields are column slices viewed with the declared base type
 and byte order. Invalid values follow fitdecode's base-type parsers.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from fitdecode import types as fit_types
 
-from ingest.fit.fast_scan import Definition, FieldLayout, Layout, Segment
+from ingest.fit.fast_errors import FastPathUnsupported
+from ingest.fit.fast_scan import Definition, FieldLayout, Layout
 
 # base type identifier -> (numpy kind+size, invalid raw value or None for "NaN" / "zero")
 _NUMPY: dict[int, tuple[str, int | None]] = {
@@ -37,19 +40,13 @@ INT_IDS = frozenset(k for k, (kind, _) in _NUMPY.items() if kind[0] in "iu")
 class Messages:
     """All messages of one definition: byte rows plus file-order positions."""
 
-    def __init__(self, layout: Layout, definition: Definition, segs: list[Segment]) -> None:
+    def __init__(self, layout: Layout, definition: Definition, seq: np.ndarray) -> None:
         self.definition = definition
-        counts = np.array([s.count for s in segs], dtype=np.intp)
-        starts = np.array([s.start for s in segs], dtype=np.intp)
-        seqs = np.array([s.seq for s in segs], dtype=np.intp)
-        total = int(counts.sum())
-        before = np.repeat(np.cumsum(counts) - counts, counts)
-        step = np.arange(total, dtype=np.intp) - before
-        self.offsets = np.repeat(starts, counts) + step * definition.size
-        self.seq = np.repeat(seqs, counts) + step
-        self.compressed = np.repeat(np.array([s.compressed for s in segs], dtype=bool), counts)
+        self.seq = seq  # positions in file order (indexes into layout.msg_pos)
+        self.offsets = layout.msg_pos[seq]
+        self.n = int(seq.size)
         self.rows = layout.buf[self.offsets[:, None] + np.arange(definition.size, dtype=np.intp)]
-        self.n = total
+        self.compressed = (self.rows[:, 0] & 0x80) != 0
 
     def column(self, field: FieldLayout) -> np.ndarray:
         """Raw values as declared: shape (n,) for scalars, (n, k) for arrays and bytes."""
@@ -82,8 +79,32 @@ def is_scalar_number(field: FieldLayout) -> bool:
 def bytes_le(block: np.ndarray) -> np.ndarray:
     """Little-endian integer of each row of a byte block (as fitdecode's component render)."""
     if block.shape[1] > 7:
-        from ingest.fit.fast_errors import FastPathUnsupported  # noqa: PLC0415
-
         raise FastPathUnsupported("byte field too wide for a component")
     weights = (np.int64(1) << (8 * np.arange(block.shape[1], dtype=np.int64)))
     return (block.astype(np.int64) * weights).sum(axis=1)
+
+
+def python_values(m: Messages, fl: FieldLayout, scale: float | None = None) -> list[Any]:
+    """fitdecode's raw value of one field for every message; with ``scale``, float(raw) / scale.
+
+    None where invalid, tuples for arrays and byte fields, str for strings.
+    """
+    ident = fl.base.identifier
+    block = m.column(fl)
+    if ident == STRING_ID:
+        if scale:
+            raise FastPathUnsupported("scaled string field")
+        return [fit_types.parse_string(row) for row in map(bytes, block)]
+    if ident == BYTE_ID:
+        if scale:
+            raise FastPathUnsupported("scaled byte field")
+        dead = np.all(block == 0xFF, axis=1).tolist()
+        return [None if d else tuple(row) for d, row in zip(dead, block.tolist())]
+    bad = invalid_mask(fl, block)
+    # Same IEEE division as fitdecode's float(raw) / scale, done on the whole column.
+    values = block.astype(np.float64) / scale if scale else block
+    if is_scalar_number(fl):
+        return [None if b else v for b, v in zip(bad.tolist(), values.tolist())]
+    cells = values.astype(object)  # Python ints/floats, so that None can sit among them
+    cells[bad] = None
+    return list(map(tuple, cells.tolist()))

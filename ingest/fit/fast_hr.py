@@ -18,8 +18,7 @@ import numpy as np
 from fitdecode import profile
 
 from ingest.fit.fast_errors import FastPathUnsupported
-from ingest.fit.fast_gather import BYTE_ID, STRING_ID, Messages, invalid_mask, is_scalar_number
-from ingest.fit.fast_scan import FieldLayout
+from ingest.fit.fast_gather import BYTE_ID, Messages, is_scalar_number, python_values
 from ingest.fit.fast_timeline import Timeline
 from ingest.fit.hr_events import HrEventClock
 
@@ -29,22 +28,6 @@ _FRACTIONAL = 0
 _TIME256 = 1
 _EVENT = 9
 _EVENT12 = 10
-
-
-def _python_values(m: Messages, fl: FieldLayout) -> list[Any]:
-    """fitdecode's raw value of one field for every message."""
-    ident = fl.base.identifier
-    if ident == STRING_ID:
-        raise FastPathUnsupported("string-typed hr field")
-    block = m.column(fl)
-    if ident == BYTE_ID:
-        dead = np.all(block == 0xFF, axis=1).tolist()
-        return [None if d else tuple(row) for d, row in zip(dead, block.tolist())]
-    bad = invalid_mask(fl, block).tolist()
-    values = block.tolist()
-    if is_scalar_number(fl):
-        return [None if b else v for b, v in zip(bad, values)]
-    return [tuple(None if bi else vi for bi, vi in zip(b, v)) for b, v in zip(bad, values)]
 
 
 def _scaled(value: Any, scale: float) -> Any:
@@ -68,7 +51,7 @@ def hr_columns(messages: list[Messages], timeline: Timeline, chain_starts: list[
             fl = fields[nums.index(_TIME256)]
             if fl.base.identifier != BYTE_ID and not is_scalar_number(fl):
                 raise FastPathUnsupported("array time256")
-        raws = {fl.num: _python_values(m, fl) for fl in fields if fl.num in _PROFILE}
+        raws = {fl.num: python_values(m, fl) for fl in fields if fl.num in _PROFILE}
         rows.append((m, raws))
     order = sorted((int(s), k, i) for k, (m, _) in enumerate(rows) for i, s in enumerate(m.seq.tolist()))
     last_before = timeline.last_before()
@@ -83,6 +66,8 @@ def hr_columns(messages: list[Messages], timeline: Timeline, chain_starts: list[
         chain = int(chain_of[seq])
         if _EVENT in nums:
             ts = raws[253][i] if 253 in nums and nums.index(253) < nums.index(_EVENT) else None
+            if not isinstance(ts, (int, type(None))):
+                raise FastPathUnsupported("odd hr timestamp")
             start_by_chain[chain] = ts if ts is not None else int(last_before[seq])
         if _EVENT12 in nums and (raws[_EVENT12][i] is None or start_by_chain.get(chain, 0) <= 0):
             raise FastPathUnsupported("fitdecode cannot expand this event_timestamp_12")
@@ -93,7 +78,10 @@ def hr_columns(messages: list[Messages], timeline: Timeline, chain_starts: list[
                 continue
             value = raws[fl.num][i]
             raw[field.name] = _scaled(value, field.scale) if fl.num == _FRACTIONAL else value
-        _beats(raw, clock, times, bpms)
+        try:
+            _beats(raw, clock, times, bpms)
+        except Exception as exc:  # odd types the reference would trip on in the same place
+            raise FastPathUnsupported(f"unusual hr message: {type(exc).__name__}") from exc
     if not times:
         return {}
     return {"event_timestamp": np.array(times, dtype=np.float64), "filtered_bpm": np.array(bpms, dtype=np.float64)}

@@ -10,6 +10,7 @@ from ingest.errors import DecodeError, NotAnActivity
 from ingest.fit.messages import FitMessages
 from ingest.fit.multisport import build_legs, combined_sport, session_bounds
 from ingest.fit.multisport import fit_time as _unix
+from ingest.fit.reference import FIT_EPOCH_UNIX
 from ingest.fit.sports import cadence_factor, sport_of
 from ingest.fit.streams import build_streams, hr_from_beats, merge_by_timestamp
 from ingest.model import Activity, Lap, Streams
@@ -17,9 +18,7 @@ from ingest.model import Activity, Lap, Streams
 _MAX_OFFSET_S = 14 * 3600
 _QUARTER_HOUR_S = 900
 # FIT date_time values below 0x10000000 are device system time, not a date (FIT SDK).
-_CLOCK_SET_UNIX = 0x10000000 + 631065600
-
-
+_CLOCK_SET_UNIX = 0x10000000 + FIT_EPOCH_UNIX
 
 
 def _num(value: Any) -> float | None:
@@ -120,6 +119,14 @@ def totals(activity: Activity, sessions: list[dict[str, Any]], first_distance_at
         activity.max_hr_bpm = float(np.nanmax(s.hr_bpm))
 
 
+def _main_sport(msgs: FitMessages, sessions: list[dict[str, Any]]) -> tuple[str, str | None]:
+    """Session sport(s) first; a file without them may still have a sport or lap message."""
+    if len(sessions) > 1:
+        return combined_sport([sport_of(s) or ("other", None) for s in sessions])
+    own = sport_of(sessions[0]) if sessions else None
+    return own or sport_of(msgs.first("sport")) or sport_of(msgs.first("lap")) or ("other", None)
+
+
 def to_activities(msgs: FitMessages) -> list[Activity]:
     """The activity in a decoded FIT file (a list for symmetry with multi-activity formats)."""
     label = file_type_label(msgs)
@@ -136,11 +143,7 @@ def to_activities(msgs: FitMessages) -> list[Activity]:
     if ts.size and ts[0] < start:
         start = float(ts[0])  # a record before the session start: keep time_s non-negative
     legs_sports = [sport_of(s) or ("other", None) for s in sessions]
-    if len(sessions) > 1:
-        sport, sub_sport = combined_sport(legs_sports)
-    else:
-        sport, sub_sport = (legs_sports[0] if legs_sports else None) or sport_of(msgs.first("sport")) \
-            or sport_of(msgs.first("lap")) or ("other", None)
+    sport, sub_sport = _main_sport(msgs, sessions)
     if len(sessions) > 1 and ts.size:
         row_leg = np.clip(np.searchsorted(np.asarray(starts), ts, side="right") - 1, 0, len(sessions) - 1)
         factor: np.ndarray | float = np.array([cadence_factor(sp) for sp, _ in legs_sports])[row_leg]

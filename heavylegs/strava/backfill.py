@@ -1,0 +1,166 @@
+"""Backfilling Strava history within the rate limits, resumable at any point.
+
+It plans before it spends: list the range (one request per 200 activities),
+match each summary against the store (runs already imported from files or
+the bulk export are only linked), then fetch streams for the rest. Every
+page and every activity is committed as it completes, so a rerun -- even
+after kill -9 -- continues where the last one stopped and never fetches a
+stored activity again. A rerun first reads the real usage with ``GET
+/athlete`` instead of trusting a clock saved by an earlier run.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+
+from heavylegs.settings import Settings
+from heavylegs.strava import records
+from heavylegs.strava.fetch import settle
+from heavylegs.strava.sync import rules, sport_types
+from heavylegs.strava.tables import strava_activities, strava_backfills
+from heavylegs.strava.tokens import NeedsReauth, mark_needs_reauth
+from ingest.strava.budget import BudgetExhausted
+from ingest.strava.client import StravaClient, StravaError, Unauthorized
+
+
+@dataclass
+class Report:
+    listed: int = 0
+    already_present: int = 0
+    fetched: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+    status: str = "done"  # "done" | "paused" | "planned"
+    resume_at: float | None = None
+    plan: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+Progress = Callable[[int, int, float], None]  # done, total, eta seconds
+Waiting = Callable[[float], None]  # resume_at
+
+
+class _Spender:
+    """Calls the client; when the budget is out, waits for the reset or gives up (``wait=False``)."""
+
+    def __init__(self, client: StravaClient, wait: bool, on_wait: Waiting | None) -> None:
+        self.client, self.wait, self.on_wait = client, wait, on_wait
+
+    def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except BudgetExhausted as exc:
+                if not self.wait:
+                    raise
+                if self.on_wait is not None:
+                    self.on_wait(exc.resume_at)
+                budget = self.client.budget
+                budget.sleep(max(0.0, exc.resume_at - budget.clock()) + 1.0)
+
+
+def _range_filter(source: Any, after_ts: int, before_ts: int) -> Any:
+    cond = [strava_activities.c.source_id == source.id, strava_activities.c.start_ts > after_ts]
+    if before_ts:
+        cond.append(strava_activities.c.start_ts < before_ts)
+    return and_(*cond)
+
+
+def _position(engine: Engine, source: Any, after_ts: int, before_ts: int) -> tuple[int, bool]:
+    """Where the listing stands; a different range starts over (stored activities stay stored)."""
+    with engine.begin() as conn:
+        row = conn.execute(select(strava_backfills).where(strava_backfills.c.source_id == source.id)).first()
+        if row is not None and (row.after_ts, row.before_ts) == (after_ts, before_ts):
+            return int(row.next_page), bool(row.listed_all)
+        values = {"after_ts": after_ts, "before_ts": before_ts, "next_page": 1, "listed_all": False, "updated_ts": time.time()}
+        if row is None:
+            conn.execute(insert(strava_backfills).values(source_id=source.id, **values))
+        else:
+            conn.execute(update(strava_backfills).where(strava_backfills.c.source_id == source.id).values(**values))
+    return 1, False
+
+
+def _dry_run(spend: _Spender, client: StravaClient, engine: Engine, settings: Settings, source: Any, after_ts: int, before_ts: int) -> Report:
+    report, page, wanted, start = Report(status="planned"), 1, 0, client.requests
+    while True:
+        items = spend(client.list_activities, after=after_ts, before=before_ts or None, page=page)
+        with engine.connect() as conn:
+            for summary in items:
+                outcome = records.plan(conn, source, summary, sport_types(settings), rules(settings), link=False)
+                report.listed += outcome != "skipped"
+                report.already_present += outcome in ("known", "linked")
+                wanted += outcome == "listed"
+        if not items:
+            break
+        page += 1
+    report.requests = client.requests
+    eta = client.budget.seconds_for(wanted)
+    report.plan = {"list_requests": client.requests - start, "stream_requests": wanted, "seconds_at_current_limits": eta,
+                   "usage": client.budget.usage_text()}
+    return report
+
+
+def run(
+    engine: Engine, settings: Settings, source: Any, client: StravaClient, *, after_ts: int = 0, before_ts: int = 0,
+    wait: bool = True, dry_run: bool = False, on_progress: Progress | None = None, on_wait: Waiting | None = None,
+) -> Report:
+    spend = _Spender(client, wait, on_wait)
+    started, fetched = time.time(), 0
+    try:
+        spend(client.athlete)  # one cheap request: the real usage, and a token check
+        if dry_run:
+            return _dry_run(spend, client, engine, settings, source, after_ts, before_ts)
+        page, listed_all = _position(engine, source, after_ts, before_ts)
+        while not listed_all:
+            items = spend(client.list_activities, after=after_ts, before=before_ts or None, page=page)
+            with engine.begin() as conn:
+                for summary in items:
+                    records.plan(conn, source, summary, sport_types(settings), rules(settings))
+                page, listed_all = page + 1, not items
+                conn.execute(update(strava_backfills).where(strava_backfills.c.source_id == source.id)
+                             .values(next_page=page, listed_all=listed_all, updated_ts=time.time()))
+        with engine.connect() as conn:
+            todo = list(conn.execute(
+                select(strava_activities.c.strava_id, strava_activities.c.summary_z)
+                .where(_range_filter(source, after_ts, before_ts), strava_activities.c.state.in_(("listed", "failed")))
+                .order_by(strava_activities.c.start_ts)
+            ))
+        for i, row in enumerate(todo):
+            if on_progress is not None:
+                on_progress(i, len(todo), client.budget.seconds_for(len(todo) - i))
+            try:
+                outcome = spend(settle, engine, source, records.unpack(row.summary_z), client, sport_types(settings), rules(settings), planned=True)
+            except (BudgetExhausted, Unauthorized, NeedsReauth):
+                raise
+            except StravaError as exc:
+                with engine.begin() as conn:
+                    records.mark(conn, int(row.strava_id), "failed", str(exc)[:500])
+                continue
+            fetched += outcome in ("new", "duplicate")
+        if on_progress is not None:
+            on_progress(len(todo), len(todo), 0.0)
+        report = Report()
+    except BudgetExhausted as exc:
+        report = Report(status="paused", resume_at=exc.resume_at)
+    except (Unauthorized, NeedsReauth) as exc:
+        mark_needs_reauth(engine, int(source.id), str(exc))
+        raise NeedsReauth(str(exc)) from exc
+    report.fetched, report.requests = fetched, client.requests
+    _tally(engine, source, after_ts, before_ts, started, report)
+    return report
+
+
+def _tally(engine: Engine, source: Any, after_ts: int, before_ts: int, started: float, report: Report) -> None:
+    where = _range_filter(source, after_ts, before_ts)
+    with engine.connect() as conn:
+        states = dict(conn.execute(select(strava_activities.c.state, func.count()).where(where).group_by(strava_activities.c.state)).all())
+        earlier = conn.execute(select(func.count()).where(where, strava_activities.c.state == "stored", strava_activities.c.fetched_ts < started)).scalar()
+        failed = conn.execute(select(strava_activities.c.strava_id, strava_activities.c.error).where(where, strava_activities.c.state == "failed"))
+        report.failed = [{"strava_id": int(r.strava_id), "error": r.error} for r in failed]
+    report.listed = sum(n for state, n in states.items() if state != "skipped")
+    report.already_present = int(states.get("linked", 0)) + int(earlier or 0)
