@@ -34,22 +34,30 @@ def _fast_module() -> ModuleType | None:
     return fast
 
 
-def read_messages(data: bytes, decoder: Decoder = "auto") -> FitMessages:
-    """Decode FIT bytes with the chosen decoder ("auto": fast, falling back to reference)."""
+# What ``normalize`` reads besides records and hr: file_id, sport, session, lap, device_info, activity.
+NORMALIZED = frozenset({0, 12, 18, 19, 23, 34})
+
+
+def read_messages(data: bytes, decoder: Decoder = "auto", only: frozenset[int] | None = None) -> FitMessages:
+    """Decode FIT bytes with the chosen decoder ("auto": fast, falling back to reference).
+
+    ``only`` lets the fast decoder skip other message types; the reference
+    decodes everything regardless.
+    """
     if decoder == "reference":
         return reference.read_messages(data)
     fast = _fast_module()
     if decoder == "fast":
         if fast is None:
             raise RuntimeError("ingest.fit.fast is not available")
-        return fast.read_messages(data)
+        return fast.read_messages(data, only)
     if decoder != "auto":
         raise ValueError(f"unknown FIT decoder {decoder!r}")
     if fast is None:
         return reference.read_messages(data)
     unsupported = getattr(fast, "FastPathUnsupported", None)
     try:
-        return fast.read_messages(data)
+        return fast.read_messages(data, only)
     except DecodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - any fast-path failure falls back, counted
@@ -62,4 +70,4 @@ def read_messages(data: bytes, decoder: Decoder = "auto") -> FitMessages:
 
 def decode_fit(data: bytes, decoder: Decoder = "auto") -> list[Activity]:
     """FIT bytes -> normalised activities (raises DecodeError / NotAnActivity)."""
-    return to_activities(read_messages(data, decoder))
+    return to_activities(read_messages(data, decoder, NORMALIZED))
