@@ -94,7 +94,7 @@ def main() -> None:
     with engine.begin() as conn:
         entries = load_entries(conn, get_or_create_athlete(conn, "bench"))
     if not entries:  # a --db from an earlier run is reused as it is
-        t_store, n = timed(lambda: populate(engine, args.years, args.step_s, first))
+        t_store, n, _ = timed(lambda: populate(engine, args.years, args.step_s, first))
         print(f"stored {n} activities in {t_store:.1f} s ({engine.dialect.name})")
     with engine.begin() as conn:
         aid = get_or_create_athlete(conn, "bench")

@@ -1,18 +1,43 @@
 """One entry point from bytes to finished activities, whatever the format."""
 from __future__ import annotations
 
+import codecs
 from typing import Any
 
-from ingest.errors import DecodeError, IngestError
+from ingest.errors import DecodeError, IngestError, NotAnActivity
 from ingest.finalize import finalize
 from ingest.model import Activity
+
+# UTF-16 doubles the bytes: 8 KB still holds a long prolog and the root element.
+_HEAD = 8192
+_MAX_REASON = 200
+
+
+def _xml_head(data: bytes) -> bytes:
+    """The first few KB as lower-case ASCII-compatible bytes, whatever the XML's encoding.
+
+    UTF-16 (with or without a BOM, told apart the way ``ingest.xmlsafe.prepare``
+    does) is transcoded so that element names are plain bytes; a cut
+    surrogate pair at the end of the window is ignored.
+    """
+    head = data[:_HEAD]
+    codec: str | None = None
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        codec = "utf-16"
+    elif len(head) >= 4 and head[1] == 0 and head[0] != 0 and head[2] != 0:
+        codec = "utf-16-le"
+    elif len(head) >= 4 and head[0] == 0 and head[1] != 0 and head[3] != 0:
+        codec = "utf-16-be"
+    if codec is not None:
+        head = head[: len(head) & ~1].decode(codec, errors="ignore").encode("utf-8", errors="ignore")
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
 
 
 def sniff(data: bytes) -> str | None:
     """The format from the content: FIT by its header signature, XML by its root element."""
     if len(data) >= 12 and data[0] in (12, 14) and data[8:12] == b".FIT":
         return "fit"
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    head = _xml_head(data)
     if head.startswith(b"<"):
         if b"<trainingcenterdatabase" in head:
             return "tcx"
@@ -46,7 +71,21 @@ def decode_bytes(data: bytes, fmt: str | None, *, hints: dict[str, Any] | None =
         raise DecodeError("unsupported file type (not FIT, GPX or TCX)")
     else:
         raise DecodeError(f"not a valid {fmt.upper()} file")
+    if not acts:
+        # The importer would otherwise store nothing and report the file as a duplicate.
+        raise NotAnActivity("no activity data")
     return [finalize(a, hints or {}, default_tz) for a in acts]
+
+
+def _bug_reason(exc: BaseException) -> str:
+    """'decoder error: Type: message', bounded: a hostile file must not flood the report."""
+    try:
+        text = " ".join(str(exc).split())
+    except Exception:  # noqa: BLE001 - a broken __str__ must not turn a failure into a crash
+        text = ""
+    if len(text) > _MAX_REASON:
+        text = text[:_MAX_REASON] + "..."
+    return f"decoder error: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 def decode_safely(data: bytes, fmt: str | None, hints: dict[str, Any], default_tz: str) -> tuple[str, Any]:
@@ -55,8 +94,6 @@ def decode_safely(data: bytes, fmt: str | None, hints: dict[str, Any], default_t
     Unexpected exceptions are caught here so that a decoder bug fails one
     file with its reason instead of killing the batch.
     """
-    from ingest.errors import NotAnActivity
-
     try:
         return "ok", decode_bytes(data, fmt, hints=hints, default_tz=default_tz)
     except NotAnActivity as exc:
@@ -68,4 +105,4 @@ def decode_safely(data: bytes, fmt: str | None, hints: dict[str, Any], default_t
     except MemoryError:
         return "failed", "file too large to decode in memory"
     except Exception as exc:  # noqa: BLE001 - a decoder bug must not abort the batch
-        return "failed", f"decoder error: {type(exc).__name__}: {exc}"
+        return "failed", _bug_reason(exc)

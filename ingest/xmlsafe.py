@@ -108,7 +108,8 @@ def syntax_reason(exc: etree.XMLSyntaxError) -> str:
     if not line and log:
         line, msg = log[-1].line, log[-1].message
     # libxml2 repeats the position at the end of its message; the prefix already says the line.
-    msg = re.sub(r",? line \d+, column \d+$", "", msg.strip())
+    # Strip again after: some messages end "...\n, line 1, column N", leaving a newline behind.
+    msg = re.sub(r",? line \d+, column \d+$", "", msg.strip()).strip()
     return f"invalid XML: line {line}: {msg}" if line else f"invalid XML: {msg}"
 
 

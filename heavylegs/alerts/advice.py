@@ -26,6 +26,7 @@ ADVICE: dict[str, list[str]] = {
     "comeback": [BUILD_GRADUALLY, SCALE_BACK, STRENGTH, DOCTOR],
     "source_stalled": [CHECK_SOURCE],
     "history_summary": [],
+    "digest": [],
     "test": [],
 }
 

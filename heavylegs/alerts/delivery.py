@@ -2,7 +2,10 @@
 
 Failed sends retry with exponential backoff and jitter until
 ``alerts.retry_max_age_h`` after the alert was queued; permanent errors stop
-at once. Every attempt is a row in ``alert_attempts``.
+at once. Every attempt is a row in ``alert_attempts``. During
+``alerts.quiet_hours`` deliveries of alerts that are not ``urgent`` are
+deferred to the end of the window: no attempt, and the quiet time does not
+count against the max age.
 """
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, or_, select
 
 from heavylegs.alerts.channels import Channel, build_channels
 from heavylegs.alerts.model import TransportError
-from heavylegs.alerts.outbox import OPEN, claim, daily_history, record_attempt, row_to_alert
+from heavylegs.alerts.outbox import OPEN, claim, daily_history, defer, record_attempt, row_to_alert
+from heavylegs.alerts.quiet import QuietHours, athlete_zone, quiet_hours
 from heavylegs.alerts.tables import alert_deliveries, alerts
 from heavylegs.settings import Settings
 
@@ -29,6 +34,7 @@ class DeliverySummary:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    deferred: int = 0  # held back by quiet hours (not an attempt)
     pending: int = 0  # still open (pending or retrying) after this run
 
     def as_dict(self) -> dict[str, int]:
@@ -77,16 +83,36 @@ def open_count(engine: Engine, alert_ids: list[str] | None = None) -> int:
         return int(conn.execute(q).scalar() or 0)
 
 
+def _holds(row: Any, quiet: QuietHours | None) -> bool:
+    """Whether quiet hours apply to this alert: urgent alerts and channel tests always go out."""
+    return quiet is not None and row.severity != "urgent" and row.rule != "test"
+
+
 def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool = False,
-                alert_ids: list[str] | None = None, channels: list[Channel] | None = None) -> DeliverySummary:
-    """Send every due delivery (``force``: ignore backoff); returns counts incl. what is still pending."""
+                alert_ids: list[str] | None = None, channels: list[Channel] | None = None,
+                quiet: bool = True) -> DeliverySummary:
+    """Send every due delivery (``force``: ignore backoff; ``quiet=False``: ignore quiet hours);
+    returns counts incl. what is still pending."""
     by_name = {c.name: c for c in (channels if channels is not None else build_channels(settings))}
+    window = quiet_hours(settings) if quiet else None
+    zones: dict[str, ZoneInfo] = {}
     now_ts = now.timestamp()
     stale_before = now_ts - float(settings.get("alerts.claim_timeout_s", 300))
     base, cap = float(settings.get("alerts.retry_base_s", 30)), float(settings.get("alerts.retry_max_s", 3600))
     max_age_s = float(settings.get("alerts.retry_max_age_h", 24)) * 3600
     summary = DeliverySummary()
     for row in _pages(engine, now_ts, stale_before, force, alert_ids):
+        zone: ZoneInfo | None = None
+        if window is not None and _holds(row, window):
+            if row.athlete not in zones:
+                zones[row.athlete] = athlete_zone(settings, row.athlete)
+            zone = zones[row.athlete]
+            until = window.until(now, zone)
+            if until is not None:
+                with engine.begin() as conn:
+                    defer(conn, row.delivery_id, until.timestamp(), stale_before)
+                summary.deferred += 1
+                continue
         with engine.begin() as conn:
             token = claim(conn, row.delivery_id, now_ts, stale_before, None if force else now_ts)
         if token is None:
@@ -118,9 +144,10 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
         elif permanent:
             status = "failed"
             summary.failed += 1
-        elif now_ts - row.queued_ts >= max_age_s:
+        elif _age_s(row, window, zone, now_ts) >= max_age_s:
             status = "failed"
-            error += f" (giving up: undelivered {max_age_s / 3600:g} h after it was queued)"
+            error += f" (giving up: undelivered {max_age_s / 3600:g} h after it was queued"
+            error += ", not counting quiet hours)" if _holds(row, window) else ")"
             summary.failed += 1
         else:
             status = "retrying"
@@ -130,6 +157,13 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
             record_attempt(conn, row.delivery_id, row.channel, token, now_ts, duration, error, permanent, status, next_ts)
     summary.pending = open_count(engine, alert_ids)
     return summary
+
+
+def _age_s(row: Any, window: QuietHours | None, zone: ZoneInfo | None, now_ts: float) -> float:
+    # Time spent held back by quiet hours is not the channel's fault: it does not use up the max age.
+    if window is not None and zone is not None and _holds(row, window):
+        return window.awake_s(row.queued_ts, now_ts, zone)
+    return now_ts - row.queued_ts
 
 
 def channel_names(settings: Settings) -> list[str]:
@@ -164,4 +198,4 @@ def send_test(engine: Engine, settings: Settings, now: datetime, channel: str | 
     with engine.begin() as conn:
         ident = store_alert(conn, None, settings.default_athlete, finding, "test", [c.name for c in chans], now)
     assert ident is not None  # a fresh random key never collides
-    return ident, deliver_due(engine, settings, now, force=True, alert_ids=[ident], channels=chans)
+    return ident, deliver_due(engine, settings, now, force=True, alert_ids=[ident], channels=chans, quiet=False)

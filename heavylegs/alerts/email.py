@@ -45,10 +45,12 @@ def _html(alert: Alert, with_chart: bool) -> str:
     colour = COLOURS.get(alert.severity, "#444")
     advice = "".join(f"<li>{esc(a)}</li>" for a in alert.advice)
     numbers = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>" for k, v in alert.metrics.items())
+    # The daily digest is several lines; keep them as lines in HTML too.
+    message = esc(alert.message).replace("\n", "<br>")
     chart = '<p><img src="cid:chart@heavylegs" alt="daily load and acute:chronic ratio" width="600"></p>' if with_chart else ""
     return (
         f'<html><body style="font-family:sans-serif">'
-        f'<h2 style="color:{colour}">{esc(alert.title)}</h2><p>{esc(alert.message)}</p>{chart}'
+        f'<h2 style="color:{colour}">{esc(alert.title)}</h2><p>{message}</p>{chart}'
         + (f"<h3>What to do</h3><ul>{advice}</ul>" if advice else "")
         + f'<table style="font-size:small">{numbers}</table>'
         f'<p style="font-size:small;color:#777">Alert id {esc(alert.id)}</p></body></html>'

@@ -71,6 +71,8 @@ class Alert:
         what = self.rule.replace("_", " ")
         when = f" on {self.date.isoformat()}" if self.date else ""
         prefix = "[heavylegs TEST]" if self.is_test else "[heavylegs]"
+        if self.rule == "digest":
+            return f"{prefix} Daily digest for {self.athlete}{when}"
         return f"{prefix} {self.severity.capitalize()}: {what} for {self.athlete}{when}"
 
     def payload(self) -> dict[str, Any]:

@@ -79,6 +79,16 @@ def claim(conn: Connection, delivery_id: int, now_ts: float, stale_before: float
     return token if done.rowcount == 1 else None
 
 
+def defer(conn: Connection, delivery_id: int, until_ts: float, stale_before: float) -> bool:
+    """Hold an open delivery back until ``until_ts`` (quiet hours): no attempt, no claim needed."""
+    done = conn.execute(update(alert_deliveries).where(
+        alert_deliveries.c.id == delivery_id, alert_deliveries.c.status.in_(OPEN),
+        or_(alert_deliveries.c.claimed_at.is_(None), alert_deliveries.c.claimed_at < stale_before),
+        alert_deliveries.c.next_attempt_ts < until_ts,
+    ).values(next_attempt_ts=until_ts))
+    return done.rowcount == 1
+
+
 def record_attempt(conn: Connection, delivery_id: int, channel: str, token: str, ts: float, duration_s: float,
                    error: str | None, permanent: bool, next_status: str, next_attempt_ts: float) -> bool:
     """Store the attempt and move the delivery on; False when our claim was taken over meanwhile."""

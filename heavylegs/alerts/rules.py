@@ -62,6 +62,8 @@ def _pct_above(ratio: float) -> str:
 
 def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iterator[Finding]:
     caution, warning = float(cfg["caution"]), float(cfg["warning"])
+    # urgent: a ratio this high is sent even during quiet hours (0 or absent = never urgent).
+    urgent = float(cfg.get("urgent") or 0.0) or float("inf")
     if not days:
         return
     first_day = days[0]["date"]
@@ -74,22 +76,27 @@ def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iter
 
     def make(row: Row, key: str) -> Finding:
         r = float(row["acwr_ewma"])
-        sev = "warning" if r >= warning else "caution"
+        sev = "urgent" if r >= urgent else "warning" if r >= warning else "caution"
         msg = (
             f"Your load over the last 7 days is {_pct_above(r)} your 4-week average "
             f"(acute:chronic ratio {r:.2f}, exponentially weighted). Load that rises this quickly gives "
             f"muscles, tendons and bones less time to adapt than they usually get."
         )
+        if sev == "urgent":
+            msg += " That is a very steep rise: consider an easy day or rest before your next hard session."
         metrics = {"acwr_ewma": round(r, 3), "acute": round(row["acute"], 1), "chronic": round(row["chronic"], 1), "method": EWMA_METHOD}
         return Finding("load_spike", sev, key, row["date"], metrics, msg, advice_for("load_spike"))
 
     for ep in day_episodes(days, lambda row: (ratio(row) or 0.0) >= caution):
         yield from _with_reminders("load_spike", ep, reminder_days, make)
-        # A caution episode that later crosses the warning line says so once.
-        if ep[0]["acwr_ewma"] < warning:
-            worse = next((r for r in ep if r["acwr_ewma"] >= warning), None)
-            if worse is not None:
-                esc = make(worse, f"{ep[0]['date'].isoformat()}#warning")
+        # An episode that later crosses the warning (or urgent) line says so once per line.
+        for name, level in (("warning", warning), ("urgent", urgent)):
+            if ep[0]["acwr_ewma"] >= level:
+                continue
+            worse = next((r for r in ep if r["acwr_ewma"] >= level), None)
+            # Straight from caution to urgent: the urgent escalation alone says it.
+            if worse is not None and not (name == "warning" and worse["acwr_ewma"] >= urgent):
+                esc = make(worse, f"{ep[0]['date'].isoformat()}#{name}")
                 esc.last_date = ep[-1]["date"]
                 esc.metrics["episode_start"] = ep[0]["date"].isoformat()
                 yield esc

@@ -81,12 +81,19 @@ def check_cmd(app: App) -> None:
 
 
 @alerts_group.command("deliver")
+@click.option("--now", "now_", is_flag=True, help="Also send what quiet hours hold back.")
 @pass_app
-def deliver_cmd(app: App) -> None:
-    """Send everything in the outbox now, ignoring backoff. Exit 1 while some deliveries wait for a retry."""
+def deliver_cmd(app: App, now_: bool) -> None:
+    """Send everything in the outbox now, ignoring backoff. Exit 1 while some deliveries wait.
+
+    \b
+    Examples:
+      heavylegs alerts deliver          # quiet hours still hold back non-urgent alerts
+      heavylegs alerts deliver --now    # send those too
+    """
     from heavylegs.alerts.delivery import deliver_due
 
-    sent = _run(lambda: deliver_due(app.engine, app.settings, _now(), force=True))
+    sent = _run(lambda: deliver_due(app.engine, app.settings, _now(), force=True, quiet=not now_))
     click.echo(f"delivery: {_summary_line(sent)}")
     if sent.pending:
         sys.exit(1)
@@ -106,6 +113,30 @@ def test_cmd(app: App, channel: str | None) -> None:
         verdict = "ok" if d["status"] == "delivered" else f"{d['status']}: {d['last_error']}"
         click.echo(f"{d['channel']}: {verdict}")
     if sent.delivered < sent.attempted or sent.attempted == 0:
+        sys.exit(1)
+
+
+@alerts_group.command("digest")
+@click.option("--athlete", default=None, help="Only this athlete (default: every athlete).")
+@pass_app
+def digest_cmd(app: App, athlete: str | None) -> None:
+    """Queue today's daily digest and deliver it now, whatever alerts.digest_time and quiet hours say.
+
+    \b
+    Examples:
+      heavylegs alerts digest
+      heavylegs alerts digest --athlete alice
+    A digest is made once per athlete and local day: a second run sends nothing new.
+    Exit 1 while a digest still waits for delivery.
+    """
+    from heavylegs.alerts.digest import send_digest
+
+    names = [athlete] if athlete else None
+    done = _run(lambda: send_digest(app.engine, app.settings, _now(), names, force=True, quiet=False))
+    if athlete and done.athletes == 0:
+        raise click.UsageError(f"no athlete named {athlete!r}")
+    click.echo(f"digest: {_summary_line(done)}")
+    if done.pending:
         sys.exit(1)
 
 

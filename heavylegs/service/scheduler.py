@@ -141,19 +141,29 @@ class Service:
         if self.watcher is not None:
             self.watcher.update(folders)
 
+    def _add_digest(self) -> None:
+        """The digest at ``alerts.digest_time`` in every configured athlete time zone (the default athlete's is ``digest``)."""
+        try:
+            from heavylegs.alerts.quiet import configured_zones, digest_time, quiet_hours
+        except ImportError:  # an installation without alerts has no digest
+            return
+        quiet_hours(self.settings)  # a malformed value stops the start, not every delivery later
+        at = digest_time(self.settings)
+        if at is None:
+            return
+        for i, tz in enumerate(configured_zones(self.settings)):
+            job_id = "digest" if i == 0 else f"digest:{tz}"
+            # A time of day, not an interval: it does not also run at start. Each run queues the digest
+            # only for athletes whose local time has reached digest_time, once per local day.
+            self.scheduler.add_job(self._guarded, CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
+                                   args=(job_id, self._digest), id=job_id, name=job_id, replace_existing=True)
+
     def start(self) -> None:
         STOPPING.clear()
+        self._add_digest()  # first: a config error stops the start before any job is scheduled
         self._add("analysis", self._analysis, IntervalTrigger(seconds=self._interval("analysis_interval_s", 60)))
         self._add("deliver", self._deliver, IntervalTrigger(seconds=self._interval("deliver_interval_s", 30)))
         self._add("housekeeping", self._housekeeping, IntervalTrigger(seconds=self._interval("housekeeping_interval_s", 3600)))
-        digest_at = str(self.settings.get("alerts.digest_time", "") or "").strip()
-        if digest_at:
-            hour, minute = (int(x) for x in digest_at.split(":", 1))
-            tz = str(self.settings.athlete(self.settings.default_athlete).get("timezone") or "UTC")
-            # The digest is a time of day, not an interval: it does not also run at start.
-            self.scheduler.add_job(
-                self._guarded, CronTrigger(hour=hour, minute=minute, timezone=tz), args=("digest", self._digest), id="digest", name="digest", replace_existing=True
-            )
         if self.settings.get("service.watch_files", False):
             self.watcher = FolderWatcher(self.wake_job)
         self.reconcile()

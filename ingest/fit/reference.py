@@ -14,7 +14,7 @@ from typing import Any
 
 import fitdecode
 import numpy as np
-from fitdecode.exceptions import FitEOFError, FitHeaderError, FitParseError
+from fitdecode.exceptions import FitEOFError, FitError, FitHeaderError, FitParseError
 
 from ingest.errors import DecodeError
 from ingest.fit.hr_events import HrEventClock
@@ -137,6 +137,14 @@ def _frame_size(frame: object) -> int:
     return 1 + sum(fd.size for fd in frame.def_mesg.all_field_defs)
 
 
+def _crash_reason(exc: Exception) -> str:
+    """A short user-facing account of a fitdecode crash (not its own FitError family)."""
+    if isinstance(exc, RecursionError):
+        return "nests too deeply to decode"
+    detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+    return f"fitdecode failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
+
+
 def read_messages(data: bytes) -> FitMessages:
     """Decode a FIT byte stream (possibly several chained FIT files)."""
     check_header(data)
@@ -144,6 +152,7 @@ def read_messages(data: bytes) -> FitMessages:
     chains = 0
     offset = 0
     damage: str | None = None
+    complete = False  # the last frame read was a file CRC: a whole FIT file lies behind us
     reader = fitdecode.FitReader(
         data, check_crc=fitdecode.CrcCheck.READONLY, error_handling=fitdecode.ErrorHandling.IGNORE
     )
@@ -156,6 +165,7 @@ def read_messages(data: bytes) -> FitMessages:
             elif isinstance(frame, fitdecode.FitCRC) and not frame.matched:
                 raise DecodeError("file CRC mismatch: data is corrupt")
             offset += _frame_size(frame)
+            complete = isinstance(frame, fitdecode.FitCRC)
     except FitEOFError:
         damage = f"truncated at byte {offset}"
     except FitParseError as exc:
@@ -164,6 +174,20 @@ def read_messages(data: bytes) -> FitMessages:
     except FitHeaderError:
         if chains == 0:
             raise DecodeError("not a FIT file") from None
+        damage = f"unreadable data at byte {offset}"
+    except (DecodeError, MemoryError):
+        raise
+    except FitError as exc:  # the rest of fitdecode's own family: a verdict on the bytes
+        raise DecodeError(f"corrupt FIT data at byte {offset}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - see below
+        # Hostile bytes crash fitdecode with plain exceptions (a struct.error on a
+        # 16-byte header, an assert on a message that overruns the declared data
+        # size, a TypeError on an array where it expects a scalar...). After a
+        # complete file this is junk appended to it, kept as the FitHeaderError
+        # case above keeps it; otherwise the bytes are corrupt. The cause stays
+        # chained for debugging.
+        if not complete:
+            raise DecodeError(f"corrupt FIT data at byte {offset} ({_crash_reason(exc)})") from exc
         damage = f"unreadable data at byte {offset}"
     finally:
         reader.close()
