@@ -109,8 +109,25 @@ def _walk_dir(root: Path, limits: Limits) -> Iterator[Item]:
                 yield item
 
 
+def _export_hint(path: Path, cache: dict[Path, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """A file named on its own (a watched folder hands files over one by one) still gets
+    its Strava export's name and type: ``activities.csv`` sits one or two levels up."""
+    for base in list(path.parents)[:2]:
+        if base not in cache:
+            try:
+                csv_path = base / "activities.csv"
+                cache[base] = read_hints(csv_path.read_bytes()) if csv_path.is_file() else {}
+            except OSError:
+                cache[base] = {}
+        hint = cache[base].get(path.relative_to(base).as_posix().lower())
+        if hint:
+            return hint
+    return {}
+
+
 def iter_items(paths: list[str | Path], limits: Limits) -> Iterator[Item]:
     """Every activity-file item under ``paths``, in a stable order."""
+    csv_cache: dict[Path, dict[str, dict[str, Any]]] = {}
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
@@ -119,7 +136,7 @@ def iter_items(paths: list[str | Path], limits: Limits) -> Iterator[Item]:
             if classify(path.name)[2]:
                 yield from iter_zip(str(path), path, limits)
             else:
-                item = _file_item(path, {}, explicit=True)
+                item = _file_item(path, _export_hint(path, csv_cache), explicit=True)
                 if item is not None:
                     yield item
         else:

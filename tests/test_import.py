@@ -174,3 +174,14 @@ def test_many_files_in_parallel_workers(engine, settings: Settings, tmp_path: Pa
     rep = import_paths(engine, settings, [tmp_path], athlete="me", workers=2)
     assert rep.imported == 12 and rep.failed == []
     assert count(engine, activities) == 12
+
+
+def test_unzipped_strava_export_files_named_one_by_one_keep_csv_names(engine, settings: Settings, tmp_path: Path) -> None:
+    # The folder source hands new files to the importer one at a time, not the folder.
+    with zipfile.ZipFile(_strava_export(tmp_path)) as zf:
+        zf.extractall(tmp_path / "export")
+    rep = run(engine, settings, tmp_path / "export" / "activities" / "1001.gpx", tmp_path / "export" / "activities" / "4801048867.fit.gz")
+    assert rep.imported == 2
+    with engine.connect() as conn:
+        names = {r.name for r in conn.execute(select(activities.c.name))}
+    assert names == {"Evening Ride by the river", "Tempo Tuesday"}
