@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from heavylegs.cli.app import App, athlete_option, pass_app
+from heavylegs.settings import ConfigError
 from heavylegs.service.sources import SourceError, activity_counts, add_source, list_sources, remove_source
 
 
@@ -127,7 +128,11 @@ def run_cmd(app: App, inbox: str | None, port: int | None, host: str | None) -> 
     from heavylegs.service.runner import run_service
 
     inbox_path = Path(inbox).expanduser() if inbox else app.settings.data_dir / "inbox"
-    sys.exit(run_service(app.engine, app.settings, inbox_path, port=port, host=host))
+    try:
+        status = run_service(app.engine, app.settings, inbox_path, port=port, host=host)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    sys.exit(status)
 
 
 def register(main: click.Group) -> None:
