@@ -138,11 +138,12 @@ def _frame_size(frame: object) -> int:
 
 
 def _crash_reason(exc: Exception) -> str:
-    """A short user-facing account of a fitdecode crash (not its own FitError family)."""
+    """'fitdecode failed: Type: first line of the message', short enough for a report line."""
     if isinstance(exc, RecursionError):
         return "nests too deeply to decode"
     detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
-    return f"fitdecode failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
+    kind = type(exc).__name__ if type(exc).__module__ == "builtins" else f"{type(exc).__module__}.{type(exc).__name__}"
+    return f"fitdecode failed: {kind}" + (f": {detail}" if detail else "")
 
 
 def read_messages(data: bytes) -> FitMessages:
@@ -178,7 +179,7 @@ def read_messages(data: bytes) -> FitMessages:
     except (DecodeError, MemoryError):
         raise
     except FitError as exc:  # the rest of fitdecode's own family: a verdict on the bytes
-        raise DecodeError(f"corrupt FIT data at byte {offset}: {exc}") from exc
+        raise DecodeError(f"corrupt FIT data at byte {offset} ({_crash_reason(exc)})") from exc
     except Exception as exc:  # noqa: BLE001 - see below
         # Hostile bytes crash fitdecode with plain exceptions (a struct.error on a
         # 16-byte header, an assert on a message that overruns the declared data
