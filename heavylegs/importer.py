@@ -11,7 +11,8 @@ import hashlib
 import os
 import zlib
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -57,8 +58,11 @@ def decode_job(data: bytes, fmt: str | None, hints: dict[str, Any], default_tz: 
     status, payload = decode_safely(data, fmt, hints, default_tz)
     if status != "ok":
         return Decoded(status, payload, [], [], None)
-    blobs = [[encode_streams(a.streams, 1)] + [encode_streams(leg.streams, 1) for leg in a.legs] for a in payload]
-    return Decoded("ok", None, payload, blobs, zlib.compress(data, 1))
+    try:
+        blobs = [[encode_streams(a.streams, 1)] + [encode_streams(leg.streams, 1) for leg in a.legs] for a in payload]
+        return Decoded("ok", None, payload, blobs, zlib.compress(data, 1))
+    except (ValueError, TypeError, OverflowError) as exc:  # a decoder bug must cost one file, not the batch
+        return Decoded("failed", f"could not store the decoded streams: {type(exc).__name__}: {exc}"[:200], [], [], None)
 
 
 class _Known:
@@ -151,15 +155,34 @@ class Importer:
         reason = None if status == "imported" else "same run already stored (matched on start, duration and distance)"
         return FileOutcome(item.display, status, reason, sha, first_id, warnings)
 
+    def _result(self, job: Future[Decoded] | Decoded, data: bytes, item: Item) -> Decoded:
+        """The decode's result; a decoder process that died (killed for memory, a crash in a
+        native library) costs a retry in a fresh pool, then that one file, never the batch."""
+        if not isinstance(job, Future):
+            return job
+        for attempt in range(2):
+            try:
+                return job.result()
+            except (BrokenProcessPool, CancelledError):
+                if self._pool is not None and getattr(self._pool, "_broken", True):
+                    self._pool.shutdown(wait=False)
+                    self._pool = None
+                if attempt == 0:
+                    self._decoded_in_process = IN_PROCESS_FIRST  # retry in a pool, never in this process
+                    retry = self._decode(data, item)
+                    if not isinstance(retry, Future):
+                        return retry
+                    job = retry
+        return Decoded("failed", "the decoder process died on this file (out of memory or a crash)", [], [], None)
+
     def run(self, items: Iterator[Item], progress: Progress | None = None, total: int | None = None) -> ImportReport:
         report = ImportReport()
-        window: deque[tuple[Item, str, Future[Decoded] | Decoded]] = deque()
+        window: deque[tuple[Item, str, bytes, Future[Decoded] | Decoded]] = deque()
         max_window = max(2, self.workers * 3)
 
         def drain_one() -> None:
-            item, sha, job = window.popleft()
-            dec = job.result() if isinstance(job, Future) else job
-            finish(self._write(item, sha, dec))
+            item, sha, data, job = window.popleft()
+            finish(self._write(item, sha, self._result(job, data, item)))
 
         def finish(outcome: FileOutcome) -> None:
             report.add(outcome)
@@ -174,7 +197,7 @@ class Importer:
                     continue
                 assert data is not None and sha is not None
                 # A same-sha file twice in one batch must not be decoded twice.
-                if any(s == sha for _, s, _ in window):
+                if any(s == sha for _, s, _, _ in window):
                     while window:
                         drain_one()
                     outcome, data, sha = self._prepare(item)
@@ -182,7 +205,7 @@ class Importer:
                         finish(outcome)
                         continue
                     assert data is not None and sha is not None
-                window.append((item, sha, self._decode(data, item)))
+                window.append((item, sha, data, self._decode(data, item)))
                 while len(window) >= max_window:
                     drain_one()
             while window:

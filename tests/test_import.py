@@ -185,3 +185,32 @@ def test_unzipped_strava_export_files_named_one_by_one_keep_csv_names(engine, se
     with engine.connect() as conn:
         names = {r.name for r in conn.execute(select(activities.c.name))}
     assert names == {"Evening Ride by the river", "Tempo Tuesday"}
+
+
+def test_a_decoder_process_killed_mid_batch_costs_nothing(engine, settings: Settings, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from heavylegs.importer import Importer
+    from ingest.limits import Limits
+    from ingest.walk import iter_items
+
+    for i in range(14):
+        hostile.write(tmp_path / f"run{i:02d}.gpx", gpx_run(day(i), duration_s=600, step_s=5))
+    importer = Importer(engine, settings, "me", workers=2)
+    killed: list[int] = []
+
+    def items():  # type: ignore[no-untyped-def]
+        for n, item in enumerate(iter_items([tmp_path], Limits.from_mapping(settings.section("import")))):
+            pool = importer._pool
+            if n == 9 and pool is not None:
+                # what the kernel's OOM killer does to a worker with files in flight
+                for pid in list(pool._processes):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+            yield item
+
+    rep = importer.run(items())
+    assert killed, "the pool was never started, nothing was tested"
+    assert rep.failed == [] and rep.imported == 14
+    assert count(engine, activities) == 14
