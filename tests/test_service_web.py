@@ -93,9 +93,16 @@ def test_failing_source_is_recorded_and_counted(running, engine: Engine, tmp_pat
     add_source(engine, "usb", "folder", "me", {"path": str(tmp_path / "unplugged")})
     service.reconcile()  # what the service's main loop does every few seconds
     poll(lambda: (client.get("/healthz").json()["jobs"].get("scan:usb") or {}).get("outcome") == "error", 15, what="the failing scan")
-    with engine.connect() as conn:
-        row = conn.execute(select(job_runs).where(job_runs.c.job == "scan:usb")).first()
-        src = conn.execute(select(sources).where(sources.c.name == "usb")).first()
+
+    def recorded() -> tuple:  # type: ignore[type-arg]
+        with engine.connect() as conn:
+            row = conn.execute(select(job_runs).where(job_runs.c.job == "scan:usb")).first()
+            src = conn.execute(select(sources).where(sources.c.name == "usb")).first()
+        return row, src
+
+    # The job's outcome, its run row and the source's status are written one after another.
+    poll(lambda: recorded()[0] is not None and recorded()[0].failures >= 1 and recorded()[1].status == "error", 15, what="the failure rows")
+    row, src = recorded()
     assert row.failures >= 1 and "not found" in row.last_error
     assert src.status == "error" and "not found" in src.last_error
     assert 'heavylegs_job_failures_total{job="scan:usb"}' in client.get("/metrics").text
