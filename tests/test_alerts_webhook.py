@@ -206,3 +206,27 @@ def test_concurrent_senders_send_each_alert_once(engine: Engine, settings: Setti
         w.join()
     assert sum(r.delivered for r in results) == 5
     assert sorted(r.delivery_id for r in hook.requests) == sorted(ids)
+
+
+def test_the_readme_verification_recipe_accepts_a_real_delivery(lite: tuple[Engine, Settings], hook: WebhookReceiver) -> None:
+    import re
+    import time
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    [code] = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "def verify" in block]
+    namespace: dict[str, object] = {}
+    exec(code, namespace)  # noqa: S102 - the documented recipe, run as a receiver would
+    verify = namespace["verify"]
+    engine, settings = lite
+    s = _settings(settings, hook.url)
+    _queue(engine, s)
+    assert deliver_due(engine, s, NOW).delivered == 1
+    [got] = hook.received
+    headers = {k.title(): v for k, v in got.headers.items()}
+    skew = 10**10  # the test clock (NOW) is not the wall clock
+    assert verify(SECRET, headers, got.body, skew) is True
+    assert verify(SECRET, headers, got.body + b" ", skew) is False
+    assert verify("wrong-secret", headers, got.body, skew) is False
+    fresh = abs(time.time() - int(headers["X-Heavylegs-Timestamp"])) <= 300
+    assert verify(SECRET, headers, got.body) is fresh  # the default rejects stale timestamps
