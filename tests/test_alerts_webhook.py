@@ -230,3 +230,23 @@ def test_the_readme_verification_recipe_accepts_a_real_delivery(lite: tuple[Engi
     assert verify("wrong-secret", headers, got.body, skew) is False
     fresh = abs(time.time() - int(headers["X-Heavylegs-Timestamp"])) <= 300
     assert verify(SECRET, headers, got.body) is fresh  # the default rejects stale timestamps
+
+
+def test_a_stop_ends_delivery_after_the_alert_in_hand(lite: tuple[Engine, Settings], hook: WebhookReceiver) -> None:
+    engine, settings = lite
+    s = _settings(settings, hook.url, webhook_timeout_s=5)
+    ids = _queue(engine, s, runs=4)
+    hook.delay_s = 0.3  # slow enough for the stop to land while one alert is in hand
+    stop = threading.Event()
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(deliver_due(engine, s, NOW, stop=stop)))
+    worker.start()
+    assert hook.wait_for(1, timeout=10)
+    stop.set()
+    worker.join(timeout=10)
+    [first] = result
+    assert 1 <= first.delivered < len(ids) and first.pending == len(ids) - first.delivered
+    hook.delay_s = 0.0
+    rest = deliver_due(engine, s, NOW)  # the next start picks up the rest, each once
+    assert rest.delivered == len(ids) - first.delivered and rest.pending == 0
+    assert sorted(r.delivery_id for r in hook.received) == sorted(ids)

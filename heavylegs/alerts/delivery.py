@@ -10,6 +10,7 @@ count against the max age.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -90,9 +91,10 @@ def _holds(row: Any, quiet: QuietHours | None) -> bool:
 
 def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool = False,
                 alert_ids: list[str] | None = None, channels: list[Channel] | None = None,
-                quiet: bool = True) -> DeliverySummary:
+                quiet: bool = True, stop: threading.Event | None = None) -> DeliverySummary:
     """Send every due delivery (``force``: ignore backoff; ``quiet=False``: ignore quiet hours);
-    returns counts incl. what is still pending."""
+    returns counts incl. what is still pending. A set ``stop`` ends the run after the delivery
+    in hand, so a service stop never waits for a whole outbox of slow receivers."""
     by_name = {c.name: c for c in (channels if channels is not None else build_channels(settings))}
     window = quiet_hours(settings) if quiet else None
     zones: dict[str, ZoneInfo] = {}
@@ -102,6 +104,8 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
     max_age_s = float(settings.get("alerts.retry_max_age_h", 24)) * 3600
     summary = DeliverySummary()
     for row in _pages(engine, now_ts, stale_before, force, alert_ids):
+        if stop is not None and stop.is_set():
+            break
         zone: ZoneInfo | None = None
         if window is not None and _holds(row, window):
             if row.athlete not in zones:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, delete, insert, select, update
 
 from heavylegs.service import hooks
-from heavylegs.service.sources import SyncResult, get_kind, get_source_by_id, record_result
+from heavylegs.service.sources import STOPPING, SyncResult, get_kind, get_source_by_id, record_result
 from heavylegs.settings import Settings
 from heavylegs.store.meta import metadata
 from heavylegs.store.tables import job_runs, sources
@@ -139,7 +139,7 @@ def deliver(engine: Engine, settings: Settings, force: bool = False) -> JobOutco
     fn = hooks.optional("heavylegs.alerts.delivery", "deliver_due")
     if fn is None:
         return JobOutcome(summary="alerts delivery not installed")
-    return JobOutcome(counts=hooks.counts(fn(engine, settings, datetime.now(timezone.utc), force=force), ""))
+    return JobOutcome(counts=hooks.counts(fn(engine, settings, datetime.now(timezone.utc), force=force, stop=STOPPING), ""))
 
 
 def digest(engine: Engine, settings: Settings) -> JobOutcome:
