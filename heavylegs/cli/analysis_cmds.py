@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from heavylegs.cli.app import App, athlete_option, pass_app
+from heavylegs.cli.app import App, athlete_option, pass_app, table_console
 from heavylegs.metrics.config import analysis_config, athlete_today
 from heavylegs.metrics.export import rows_csv, rows_json
 from heavylegs.metrics.read import DAILY_KEYS, RUN_KEYS, daily_rows, describe_anchors, run_rows, state_info
@@ -113,7 +113,7 @@ def load_cmd(app: App, since: Any, until: Any, as_json: bool, as_csv: bool, athl
             _fmt(r["monotony"], 2),
             str(r["run_streak"]),
         )
-    console = Console()
+    console = table_console()
     console.print(table)
     cfg = analysis_config(app.settings, name)
     latest = next((r for r in reversed(everything) if r["date"] <= today), everything[-1] if everything else None)
@@ -155,7 +155,7 @@ def runs_cmd(app: App, since: Any, as_json: bool, as_csv: bool, athlete: str | N
             _fmt(r["steady"]),
             f"{_fmt(r['load'], 0)} ({r['load_method']})",
         )
-    console = Console()
+    console = table_console()
     console.print(table)
     if not rows:
         click.echo("No qualifying runs (at least 5 km and 20 minutes of moving time).")

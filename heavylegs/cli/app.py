@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import click
+from rich.console import Console
 from sqlalchemy import Engine, select
 
 from heavylegs.settings import Settings
@@ -44,3 +45,9 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 athlete_option = click.option("--athlete", "athlete", default=None, help="Athlete name (default: the configured default athlete).")
+
+
+def table_console() -> Console:
+    """A console for tables: a pipe or a file gets full-width rows, not 80 columns of ellipses."""
+    console = Console()
+    return console if console.is_terminal else Console(width=240)

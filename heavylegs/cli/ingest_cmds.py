@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from heavylegs.activity_view import list_activities, show_activity
-from heavylegs.cli.app import App, athlete_option, pass_app
+from heavylegs.cli.app import App, athlete_option, pass_app, table_console
 from heavylegs.importer import import_paths
 from heavylegs.store.activities import find_athlete
 
@@ -125,7 +125,7 @@ def activities_cmd(app: App, since: date | None, until: date | None, sport: str 
         km = f"{r['distance_m'] / 1000:.2f}" if r["distance_m"] else ""
         hr = f"{r['avg_hr_bpm']:.0f}" if r["avg_hr_bpm"] else ""
         table.add_row(str(r["id"]), r["start_utc"], r["local_date"], r["sport"], r["device"] or "", _fmt_duration(r["elapsed_s"]), km, hr, str(len(r["sources"])))
-    Console().print(table)
+    table_console().print(table)
     click.echo(f"{len(rows)} activities")
 
 

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from heavylegs.cli.app import App, athlete_option, pass_app
+from heavylegs.cli.app import App, athlete_option, pass_app, table_console
 from heavylegs.settings import ConfigError
 from heavylegs.service.sources import SourceError, activity_counts, add_source, list_sources, remove_source
 
@@ -94,9 +94,7 @@ def sources_cmd(app: App, as_json: bool) -> None:
     table = Table("name", "kind", "athlete", "status", "last success", "activities", "next run", "last error")
     for r in rows:
         table.add_row(r["name"], r["kind"], r["athlete"], r["status"], r["last_success"] or "never", str(r["activities"]), r["next_run"] or "", r["last_error"] or "")
-    console = Console()
-    # Piped output is not squeezed into 80 columns (names would wrap mid-word).
-    (console if console.is_terminal else Console(width=240)).print(table)
+    table_console().print(table)
 
 
 @click.command("disconnect")
