@@ -22,16 +22,9 @@ from sqlalchemy import Engine, select
 
 from heavylegs.import_report import FileOutcome, ImportReport
 from heavylegs.settings import Settings
-from heavylegs.store.activities import (
-    MatchRules,
-    SourceRef,
-    add_source,
-    apply_hints,
-    get_or_create_athlete,
-    record_outcome,
-    store_activity,
-    store_raw,
-)
+from heavylegs.store.activities import SourceRef, add_source, apply_hints, get_or_create_athlete, store_activity
+from heavylegs.store.matching import MatchRules
+from heavylegs.store.raw import record_outcome, store_raw
 from heavylegs.store.streams import encode_streams
 from heavylegs.store.tables import activity_sources, file_outcomes
 from ingest.decode import decode_safely

@@ -11,13 +11,35 @@ from typing import Any
 from sqlalchemy import Engine, delete, select, update
 
 from heavylegs.settings import Settings
-from heavylegs.store.activities import MatchRules, _insert, SourceRef, is_same_run, load_raw, mark_dirty, summary_values
-from heavylegs.store.tables import activities, raw_files
+from heavylegs.store.activities import SourceRef, _insert, mark_dirty, summary_values
+from heavylegs.store.raw import load_raw
+from heavylegs.store.tables import activities, activity_sources, raw_files
 from ingest.decode import decode_safely
+from ingest.model import Activity
+
+
+def _pair(owners: list[Any], decoded: list[Activity]) -> list[tuple[Any, Activity]]:
+    """Stored rows and freshly decoded activities of one file, paired by nearest start.
+
+    Not by ``is_same_run``: the point of a rebuild is that the stored totals
+    may be wrong. A file holds several activities only for multi-activity TCX,
+    whose starts are hours apart.
+    """
+    pairs = sorted(
+        ((abs(row.start_ts - act.start_utc.timestamp()), i, j) for i, row in enumerate(owners) for j, act in enumerate(decoded)),
+    )
+    used_rows: set[int] = set()
+    used_acts: set[int] = set()
+    out = []
+    for _, i, j in pairs:
+        if i not in used_rows and j not in used_acts:
+            used_rows.add(i)
+            used_acts.add(j)
+            out.append((owners[i], decoded[j]))
+    return out
 
 
 def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
-    rules = MatchRules.from_settings(settings.section("dedup"))
     default_tz = str(settings.get("import.default_timezone", "UTC"))
     with engine.connect() as conn:
         shas = [r[0] for r in conn.execute(select(raw_files.c.sha256))]
@@ -32,21 +54,21 @@ def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
             if status != "ok":
                 failed.append({"sha256": sha, "reason": payload})
                 continue
-            for row in owners:
-                for act in payload:
-                    values = summary_values(act)
-                    if not is_same_run(values | {"format": row.format}, row._mapping, rules):
-                        continue
-                    values.pop("name")  # a user- or export-given name outlives the decoder
-                    if act.timezone is None and row.timezone:
-                        values.pop("timezone")
-                    conn.execute(
-                        update(activities).where(activities.c.id == row.id).values(**values, revision=row.revision + 1, updated_ts=time.time())
-                    )
-                    conn.execute(delete(activities).where(activities.c.parent_id == row.id))
-                    for i, leg in enumerate(act.legs):
-                        _insert(conn, row.athlete_id, leg, SourceRef("file", f"rebuild:{sha}", sha, row.format), row.id, i)
-                    mark_dirty(conn, row.athlete_id)
-                    rebuilt += 1
-                    break
+            for row, act in _pair(owners, payload):
+                values = summary_values(act)
+                values.pop("name")  # a user- or export-given name outlives the decoder
+                if act.timezone is None and row.timezone:
+                    values.pop("timezone")
+                conn.execute(
+                    update(activities).where(activities.c.id == row.id).values(**values, revision=row.revision + 1, updated_ts=time.time())
+                )
+                conn.execute(delete(activities).where(activities.c.parent_id == row.id))
+                # Legs keep pointing at the file the user imported, not at the rebuild.
+                ref = conn.execute(
+                    select(activity_sources.c.ref).where(activity_sources.c.activity_id == row.id, activity_sources.c.sha256 == sha).limit(1)
+                ).scalar()
+                for i, leg in enumerate(act.legs):
+                    _insert(conn, row.athlete_id, leg, SourceRef("file", ref or sha, sha, row.format), row.id, i)
+                mark_dirty(conn, row.athlete_id)
+                rebuilt += 1
     return {"files": len(shas), "rebuilt": rebuilt, "failed": failed}

@@ -1,6 +1,6 @@
 """Activities in the store: stored once however many copies arrive.
 
-Copies are matched on start time, duration and distance (see ``is_same_run``);
+Copies are matched on start time, duration and distance (``store.matching``);
 the richest format's data is kept (FIT > TCX > GPX) and every source that
 delivered a copy is recorded against the one activity.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -16,8 +15,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, select, text, update
 
 from heavylegs.metrics.tables import analysis_state
+from heavylegs.store.matching import MatchRules, find_match
 from heavylegs.store.streams import decode_streams, encode_streams
-from heavylegs.store.tables import activities, activity_sources, athletes, file_outcomes, raw_files
+from heavylegs.store.tables import activities, activity_sources, athletes
 from ingest.model import FORMAT_RANK, Activity, Streams
 
 
@@ -28,18 +28,6 @@ class SourceRef:
     sha256: str = ""
     format: str | None = None
     source_id: int | None = None
-
-
-@dataclass(frozen=True)
-class MatchRules:
-    start_tolerance_s: float = 60.0
-    max_shift_h: float = 14.0
-    duration_tolerance: float = 0.03
-    distance_tolerance: float = 0.03
-
-    @classmethod
-    def from_settings(cls, section: dict[str, Any]) -> "MatchRules":
-        return cls(**{k: float(section[k]) for k in asdict(cls()) if k in section})
 
 
 @dataclass
@@ -68,87 +56,6 @@ def mark_dirty(conn: Connection, athlete_id: int) -> None:
         conn.execute(insert(analysis_state).values(athlete_id=athlete_id, dirty=True))
 
 
-def known_file(conn: Connection, sha256: str) -> tuple[str, str] | None:
-    """('activity', id) when the file was imported before, ('skipped', reason) for a known non-activity."""
-    act = conn.execute(select(activity_sources.c.activity_id).where(activity_sources.c.sha256 == sha256).limit(1)).scalar()
-    if act is not None:
-        return ("activity", str(act))
-    row = conn.execute(select(file_outcomes.c.status, file_outcomes.c.reason).where(file_outcomes.c.sha256 == sha256)).first()
-    if row is not None and row.status == "skipped":
-        return ("skipped", row.reason)
-    return None
-
-
-def known_shas(conn: Connection) -> set[str]:
-    """Every sha256 already accounted for (activity source or skipped file), for fast re-imports."""
-    shas = {r[0] for r in conn.execute(select(activity_sources.c.sha256).where(activity_sources.c.sha256 != ""))}
-    shas |= {r[0] for r in conn.execute(select(file_outcomes.c.sha256).where(file_outcomes.c.status == "skipped"))}
-    return shas
-
-
-def record_outcome(conn: Connection, sha256: str, status: str, reason: str, path: str) -> None:
-    conn.execute(delete(file_outcomes).where(file_outcomes.c.sha256 == sha256))
-    conn.execute(insert(file_outcomes).values(sha256=sha256, status=status, reason=reason, path=path, ts=time.time()))
-
-
-def store_raw(conn: Connection, sha256: str, fmt: str, data: bytes | None = None, *, data_z: bytes | None = None, size: int | None = None) -> None:
-    """Keep the original bytes (zlib) under their sha256; a second copy costs nothing."""
-    if conn.execute(select(raw_files.c.sha256).where(raw_files.c.sha256 == sha256)).first() is None:
-        if data_z is None:
-            assert data is not None
-            data_z, size = zlib.compress(data, 1), len(data)
-        conn.execute(insert(raw_files).values(sha256=sha256, format=fmt, size_bytes=size or 0, data_z=data_z, created_ts=time.time()))
-
-
-def load_raw(conn: Connection, sha256: str) -> bytes | None:
-    blob = conn.execute(select(raw_files.c.data_z).where(raw_files.c.sha256 == sha256)).scalar()
-    return None if blob is None else zlib.decompress(blob)
-
-
-def _rel_ok(a: float | None, b: float | None, tol: float, abs_tol: float) -> bool | None:
-    """True/False when both values are usable, None when the criterion cannot be applied."""
-    if a is None or b is None or a <= 0 or b <= 0:
-        return None
-    return abs(a - b) <= max(tol * max(a, b), abs_tol)
-
-
-def is_same_run(new: dict[str, Any], old: dict[str, Any], rules: MatchRules) -> bool:
-    """Start within tolerance (or off by whole/half hours, the time-zone errors
-    exports carry, when formats differ), with duration and distance agreeing."""
-    shift = new["start_ts"] - old["start_ts"]
-    if abs(shift) > rules.max_shift_h * 3600 + rules.start_tolerance_s:
-        return False
-    half_hours = round(shift / 1800.0)
-    if abs(shift - half_hours * 1800.0) > rules.start_tolerance_s:
-        return False
-    if half_hours != 0 and new["format"] == old["format"]:
-        return False
-    dur = _rel_ok(new["elapsed_s"], old["elapsed_s"], rules.duration_tolerance, 5.0)
-    if dur is False or dur is None:
-        return False
-    dist = _rel_ok(new["distance_m"], old["distance_m"], rules.distance_tolerance, 30.0)
-    if dist is False:
-        return False
-    if dist is None and half_hours != 0:
-        return False  # a shifted match needs distance to confirm it
-    return True
-
-
-def find_match(conn: Connection, athlete_id: int, summary: dict[str, Any], rules: MatchRules) -> Any | None:
-    window = rules.max_shift_h * 3600 + rules.start_tolerance_s
-    rows = conn.execute(
-        select(activities).where(
-            and_(
-                activities.c.athlete_id == athlete_id,
-                activities.c.start_ts >= summary["start_ts"] - window,
-                activities.c.start_ts <= summary["start_ts"] + window,
-            )
-        )
-    ).all()
-    matches = [r for r in rows if is_same_run(summary, r._mapping, rules)]
-    # The closest start wins when several would do.
-    matches.sort(key=lambda r: abs(r.start_ts - summary["start_ts"]))
-    return matches[0] if matches else None
 
 
 def local_date_of(start: datetime, utc_offset_s: int | None) -> date:

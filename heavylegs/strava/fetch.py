@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, update
 
-from heavylegs.store.activities import MatchRules
+from heavylegs.store.matching import MatchRules
 from heavylegs.store.tables import sources
 from heavylegs.strava import records
 from ingest.strava.client import NotFound, StravaClient

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from heavylegs.store.activities import MatchRules, SourceRef, find_match, store_activity
+from heavylegs.store.activities import SourceRef, store_activity
+from heavylegs.store.matching import MatchRules, find_match
 from heavylegs.store.tables import activities
 from heavylegs.strava.tables import strava_activities
 from ingest.strava import mapping

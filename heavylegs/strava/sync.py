@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from heavylegs.service.sources import STOPPING, SyncResult
 from heavylegs.settings import Settings
-from heavylegs.store.activities import MatchRules
+from heavylegs.store.matching import MatchRules
 from heavylegs.strava.fetch import settle
 from heavylegs.strava.tokens import NeedsReauth
 from heavylegs.strava.webhooks import process_events

@@ -1,0 +1,51 @@
+"""`heavylegs rebuild`: re-derive every activity from the kept original bytes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, update
+
+from heavylegs.store.tables import activities, activity_sources
+from tests.conftest import FIXTURES, run_cli
+
+FP = FIXTURES / "python-fitparse"
+
+
+def _listing(env: dict[str, str]) -> list[dict]:  # type: ignore[type-arg]
+    res = run_cli("activities", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    return sorted(json.loads(res.stdout), key=lambda a: a["id"])
+
+
+def test_rebuild_restores_damaged_rows_and_keeps_ids_names_and_links(tmp_path: Path) -> None:
+    env = {"HEAVYLEGS_DATA_DIR": str(tmp_path / "data")}
+    files = [FP / "activity-small-fenix2-run.fit", FP / "sample_mulitple_header.fit"]
+    assert run_cli("import", *map(str, files), "--json", env=env).returncode == 0
+    before = _listing(env)
+    assert any(a["sport"] == "multisport" for a in before) and any(a["parent_id"] for a in before)
+
+    # What an older decoder might have stored: wrong totals, a lost name, legs gone.
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'heavylegs.db'}")
+    run = next(a for a in before if a["sport"] == "running" and a["parent_id"] is None)
+    tri = next(a for a in before if a["sport"] == "multisport")
+    with engine.begin() as conn:
+        conn.execute(update(activities).where(activities.c.id == run["id"]).values(distance_m=1.0, elapsed_s=1.0, name="My Sunday long run"))
+        conn.execute(activities.delete().where(activities.c.parent_id == tri["id"]))
+    engine.dispose()
+
+    res = run_cli("rebuild", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["rebuilt"] == 2
+
+    after = _listing(env)
+    by_id = {a["id"]: a for a in after}
+    assert by_id[run["id"]]["distance_m"] == run["distance_m"] and by_id[run["id"]]["elapsed_s"] == run["elapsed_s"]
+    assert by_id[run["id"]]["name"] == "My Sunday long run"  # a user-given name outlives the decoder
+    legs = [a for a in after if a["parent_id"] == tri["id"]]
+    assert [leg["sport"] for leg in legs] == [leg["sport"] for leg in before if leg["parent_id"] == tri["id"]]
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'heavylegs.db'}")
+    with engine.connect() as conn:
+        refs = {r.ref for r in conn.execute(select(activity_sources.c.ref).where(activity_sources.c.activity_id.in_([leg["id"] for leg in legs])))}
+    engine.dispose()
+    assert refs == {str(FP / "sample_mulitple_header.fit")}  # legs point at the user's file
