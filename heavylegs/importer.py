@@ -8,6 +8,7 @@ again skips every file it already stored by its sha256.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import zlib
 from collections import deque
@@ -222,8 +223,16 @@ def import_paths(
     """Import every activity file under ``paths`` for ``athlete``; see ImportReport."""
     importer = Importer(engine, settings, athlete, source_id, workers)
     limits = importer.limits
-    # Plain files are listed up front for a progress total; archive members stream.
-    items = list(iter_items(list(paths), limits)) if not any(str(p).lower().endswith(".zip") for p in paths) else None
-    if items is not None:
-        return importer.run(iter(items), progress, len(items))
-    return importer.run(iter_items(list(paths), limits), progress, None)
+    items, total = _counted(iter_items(list(paths), limits))
+    return importer.run(items, progress, total)
+
+
+def _counted(items: Iterator[Item]) -> tuple[Iterator[Item], int | None]:
+    """Plain files are listed up front for a progress total. Archive members carry their
+    bytes, so at the first one listing stops and the rest streams (memory stays flat)."""
+    listed: list[Item] = []
+    for item in items:
+        listed.append(item)
+        if item.payload is not None:
+            return itertools.chain(listed, items), None
+    return iter(listed), len(listed)

@@ -214,3 +214,26 @@ def test_a_decoder_process_killed_mid_batch_costs_nothing(engine, settings: Sett
     assert killed, "the pool was never started, nothing was tested"
     assert rep.failed == [] and rep.imported == 14
     assert count(engine, activities) == 14
+
+
+def test_archive_members_in_a_folder_stream_instead_of_being_listed(settings: Settings, tmp_path: Path) -> None:
+    from heavylegs.importer import _counted
+    from ingest.limits import Limits
+    from ingest.walk import iter_items
+
+    members = {f"run{i}.gpx": gpx_run(day(i), duration_s=300, step_s=10) for i in range(20)}
+    hostile.write(tmp_path / "a_plain.gpx", gpx_run(day(30), duration_s=300, step_s=10))
+    hostile.write(tmp_path / "export.zip", hostile.zip_bytes(members))
+    produced = 0
+
+    def walk():  # type: ignore[no-untyped-def]
+        nonlocal produced
+        for item in iter_items([tmp_path], Limits.from_mapping(settings.section("import"))):
+            produced += 1
+            yield item
+
+    items, total = _counted(walk())
+    assert total is None and produced == 2  # the plain file and the first member, no more
+    assert len(list(items)) == 21 and produced == 21
+    plain, plain_total = _counted(iter_items([tmp_path / "a_plain.gpx"], Limits()))
+    assert plain_total == 1 and len(list(plain)) == 1
