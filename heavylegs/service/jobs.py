@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from heavylegs.service import hooks
+from heavylegs.service import summary as summaries
 from heavylegs.service.sources import STOPPING, SyncResult, get_kind, get_source_by_id, record_result
 from heavylegs.settings import Settings
 from heavylegs.store.meta import metadata
@@ -125,37 +125,32 @@ def sync_source(engine: Engine, settings: Settings, source_id: int) -> JobOutcom
 
 def analysis(engine: Engine, settings: Settings) -> JobOutcome:
     """Recompute athletes whose data changed, then evaluate the alert rules."""
-    counts: dict[str, int] = {}
-    recompute = hooks.first_of(("heavylegs.metrics", "recompute_dirty"), ("heavylegs.metrics.recompute", "recompute_dirty"))
-    if recompute is not None:
-        counts["recomputed"] = len(recompute(engine, settings) or [])
-    check = hooks.optional("heavylegs.alerts.engine", "check")
-    if check is not None:
-        counts |= hooks.counts(check(engine, settings, datetime.now(timezone.utc)), "alerts")
-    return JobOutcome(counts=counts, summary="" if recompute and check else "analysis or alerts module not installed")
+    from heavylegs.alerts.engine import check
+    from heavylegs.metrics import recompute_dirty
+
+    counts = {"recomputed": len(recompute_dirty(engine, settings) or [])}
+    counts |= summaries.counts(check(engine, settings, datetime.now(timezone.utc)), "alerts")
+    return JobOutcome(counts=counts)
 
 
 def deliver(engine: Engine, settings: Settings, force: bool = False) -> JobOutcome:
-    fn = hooks.optional("heavylegs.alerts.delivery", "deliver_due")
-    if fn is None:
-        return JobOutcome(summary="alerts delivery not installed")
-    return JobOutcome(counts=hooks.counts(fn(engine, settings, datetime.now(timezone.utc), force=force, stop=STOPPING), ""))
+    from heavylegs.alerts.delivery import deliver_due
+
+    return JobOutcome(counts=summaries.counts(deliver_due(engine, settings, datetime.now(timezone.utc), force=force, stop=STOPPING), ""))
 
 
 def digest(engine: Engine, settings: Settings) -> JobOutcome:
-    fn = hooks.first_of(("heavylegs.alerts.digest", "send_digest"), ("heavylegs.alerts.delivery", "send_digest"))
-    if fn is None:
-        return JobOutcome(summary="daily digest not available in this installation")
-    return JobOutcome(counts=hooks.counts(fn(engine, settings, datetime.now(timezone.utc)), ""))
+    from heavylegs.alerts.digest import send_digest
+
+    return JobOutcome(counts=summaries.counts(send_digest(engine, settings, datetime.now(timezone.utc)), ""))
 
 
 def housekeeping(engine: Engine, settings: Settings) -> JobOutcome:
-    """Retention hooks other areas provide; each is optional."""
+    """Strava raw-data retention, old delivery-attempt logs, job rows of removed sources."""
+    from heavylegs.strava.retention import apply_retention
+
     now = datetime.now(timezone.utc)
-    counts: dict[str, int] = {}
-    retention = hooks.optional("heavylegs.strava.retention", "apply_retention")
-    if retention is not None:
-        counts["strava_raw"] = hooks.as_int(retention(engine, settings, now))
+    counts = {"strava_raw": summaries.as_int(apply_retention(engine, settings, now))}
     counts["attempts"] = prune_attempts(engine, float(settings.get("service.attempts_retention_days", 90)), now.timestamp())
     counts["stale_jobs"] = prune_job_rows(engine)
     return JobOutcome(counts=counts)

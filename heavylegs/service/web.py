@@ -13,12 +13,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from heavylegs.service import hooks
 from heavylegs.service.lock import ServiceLock
 from heavylegs.service.prom import CONTENT_TYPE, ServiceMetrics
 from heavylegs.service.scheduler import Service
+from heavylegs.strava.routes import routes as strava_routes
 from heavylegs.settings import Settings
-from heavylegs.store.tables import activities, athletes
+from heavylegs.report import render_report_html
+from heavylegs.store.tables import athletes
 
 log = logging.getLogger("heavylegs.service")
 
@@ -41,23 +42,13 @@ def _athlete_today(settings: Settings, name: str) -> Any:
     return datetime.now(tz).date()
 
 
-def _fallback_page(engine: Engine, athlete: str, athlete_id: int | None) -> str:
-    """A plain listing for when the report module is not installed."""
-    rows: list[Any] = []
-    if athlete_id is not None:
-        with engine.connect() as conn:
-            rows = list(
-                conn.execute(
-                    select(activities.c.local_date, activities.c.sport, activities.c.distance_m, activities.c.name)
-                    .where(activities.c.athlete_id == athlete_id, activities.c.parent_id.is_(None))
-                    .order_by(activities.c.start_ts.desc())
-                    .limit(30)
-                )
-            )
-    items = "".join(
-        f"<li>{r.local_date} {html.escape(r.sport)} {((r.distance_m or 0) / 1000):.1f} km {html.escape(r.name or '')}</li>" for r in rows
+def _no_athlete_page(athlete: str) -> str:
+    """Before the first import the default athlete has no row yet: say what to do, not 404."""
+    return (
+        f"<!doctype html><title>heavylegs</title><h1>heavylegs: {html.escape(athlete)}</h1>"
+        "<p>No activities yet. Drop .fit, .gpx or .tcx files (or an export .zip) into the inbox folder, "
+        "or connect a source with <code>heavylegs connect folder PATH</code>.</p>"
     )
-    return f"<!doctype html><title>heavylegs</title><h1>heavylegs: {html.escape(athlete)}</h1><ul>{items}</ul>"
 
 
 def build_app(engine: Engine, settings: Settings, service: Service, metrics: ServiceMetrics, lock: ServiceLock | None = None) -> Starlette:
@@ -87,19 +78,16 @@ def build_app(engine: Engine, settings: Settings, service: Service, metrics: Ser
         name = request.query_params.get("athlete") or settings.default_athlete
         with engine.connect() as conn:
             athlete_id = conn.execute(select(athletes.c.id).where(athletes.c.name == name)).scalar()
-        render = hooks.optional("heavylegs.report", "render_report_html")
-        if render is None or athlete_id is None:
-            return HTMLResponse(_fallback_page(engine, name, athlete_id), status_code=200 if athlete_id is not None or name == settings.default_athlete else 404)
-        return HTMLResponse(render(engine, settings, int(athlete_id), _athlete_today(settings, name)))
+        if athlete_id is None:
+            return HTMLResponse(_no_athlete_page(name), status_code=200 if athlete_id is not None or name == settings.default_athlete else 404)
+        return HTMLResponse(render_report_html(engine, settings, int(athlete_id), _athlete_today(settings, name)))
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/", report, methods=["GET"]),
     ]
-    strava_routes = hooks.optional("heavylegs.strava.routes", "routes")
-    if strava_routes is not None:
-        routes += list(strava_routes(engine, settings))
+    routes += list(strava_routes(engine, settings))
     app = Starlette(routes=routes)
     app.state.wake_sources = service.wake_sources
     app.state.service = service

@@ -1,34 +1,12 @@
-"""Optional collaborators: the service runs with whatever areas are installed.
+"""Turning other areas' summary objects into the counts of the one-line job log.
 
-Analysis, alerts and Strava are looked up by name at call time, so a missing
-module (or an older one without a given function) degrades to a no-op
-instead of stopping the service.
+Import, analysis, alerts and Strava each return their own summary type; the
+job log wants ``name=int`` pairs from any of them.
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib
-from typing import Any, Callable
-
-
-def optional(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
-        # Only the module itself being absent is tolerated; a broken import inside it is a bug.
-        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
-            return None
-        raise
-    fn = getattr(mod, name, None)
-    return fn if callable(fn) else None
-
-
-def first_of(*candidates: tuple[str, str]) -> Callable[..., Any] | None:
-    for module, name in candidates:
-        fn = optional(module, name)
-        if fn is not None:
-            return fn
-    return None
+from typing import Any
 
 
 def as_int(value: Any) -> int:
