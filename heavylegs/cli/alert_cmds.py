@@ -39,7 +39,13 @@ def _summary_line(summary: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @click.pass_context
 def alerts_group(ctx: click.Context, since: datetime | None, as_json: bool) -> None:
-    """List alerts (without a subcommand), or check rules / deliver / test channels."""
+    """List alerts (without a subcommand), or check rules / deliver / test channels.
+
+    \b
+    Examples:
+      heavylegs alerts --since 2024-06-01
+      heavylegs alerts --json | jq '.[] | select(.rule == "late_fade")'
+    """
     if ctx.invoked_subcommand is not None:
         return
     from heavylegs.alerts.query import list_alerts
@@ -69,7 +75,12 @@ def _run(fn: Any) -> Any:
 @alerts_group.command("check")
 @pass_app
 def check_cmd(app: App) -> None:
-    """Evaluate the rules now, queue new alerts, then deliver what is due."""
+    """Evaluate the rules now, queue new alerts, then deliver what is due.
+
+    \b
+    Example:
+      heavylegs alerts check
+    """
     from heavylegs.alerts.delivery import deliver_due
     from heavylegs.alerts.engine import check
 
@@ -103,7 +114,13 @@ def deliver_cmd(app: App, now_: bool) -> None:
 @click.option("--channel", default=None, help="Only this channel (default: every channel).")
 @pass_app
 def test_cmd(app: App, channel: str | None) -> None:
-    """Send a clearly marked test alert through the channels."""
+    """Send a clearly marked test alert through the channels.
+
+    \b
+    Examples:
+      heavylegs alerts test                 # every configured channel
+      heavylegs alerts test --channel hook
+    """
     from heavylegs.alerts.delivery import send_test
     from heavylegs.alerts.query import list_alerts
 
@@ -144,7 +161,13 @@ def digest_cmd(app: App, athlete: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @pass_app
 def channels_cmd(app: App, as_json: bool) -> None:
-    """Each channel's last success, last error, permanent error and pending deliveries."""
+    """Each channel's last success, last error, permanent error and pending deliveries.
+
+    \b
+    Examples:
+      heavylegs alerts channels
+      heavylegs alerts channels --json
+    """
     from heavylegs.alerts.query import channel_status
 
     rows = _run(lambda: channel_status(app.engine, app.settings))

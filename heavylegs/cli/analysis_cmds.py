@@ -82,7 +82,14 @@ def _emit(rows: list[dict[str, Any]], keys: tuple[str, ...], as_json: bool, as_c
 @athlete_option
 @pass_app
 def load_cmd(app: App, since: Any, until: Any, as_json: bool, as_csv: bool, athlete: str | None) -> None:
-    """Daily training load, load ratios (ACWR), fitness/fatigue and run streak."""
+    """Daily training load, load ratios (ACWR), fitness/fatigue and run streak.
+
+    \b
+    Examples:
+      heavylegs load                                  # last six weeks and a summary
+      heavylegs load --since 2024-01-01 --csv > load.csv
+      heavylegs load --json --athlete alice
+    """
     aid, name, today = _current(app, athlete)
     first = since.date() if since else None
     last = until.date() if until else None
@@ -129,7 +136,13 @@ def load_cmd(app: App, since: Any, until: Any, as_json: bool, as_csv: bool, athl
 @athlete_option
 @pass_app
 def runs_cmd(app: App, since: Any, as_json: bool, as_csv: bool, athlete: str | None) -> None:
-    """Per-run metrics of qualifying runs: grade-adjusted pace, late fade, decoupling, cadence drop."""
+    """Per-run metrics of qualifying runs: grade-adjusted pace, late fade, decoupling, cadence drop.
+
+    \b
+    Examples:
+      heavylegs runs
+      heavylegs runs --since 2024-06-01 --json
+    """
     aid, name, _today = _current(app, athlete)
     with app.engine.connect() as conn:
         rows = run_rows(conn, aid, since.date() if since else None)
@@ -166,7 +179,13 @@ def runs_cmd(app: App, since: Any, as_json: bool, as_csv: bool, athlete: str | N
 @athlete_option
 @pass_app
 def report_cmd(app: App, out: str | None, athlete: str | None) -> None:
-    """Write a self-contained HTML report with charts."""
+    """Write a self-contained HTML report with charts.
+
+    \b
+    Examples:
+      heavylegs report                       # <data dir>/report.html
+      heavylegs report --out ~/legs.html
+    """
     from heavylegs.report import render_report_html  # matplotlib is slow to import; only here
 
     aid, _name, today = _current(app, athlete)

@@ -83,7 +83,13 @@ def source_rows(app: App) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_app
 def sources_cmd(app: App, as_json: bool) -> None:
-    """List connected sources, their health and what they delivered."""
+    """List connected sources, their health and what they delivered.
+
+    \b
+    Examples:
+      heavylegs sources
+      heavylegs sources --json
+    """
     rows = source_rows(app)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -102,7 +108,14 @@ def sources_cmd(app: App, as_json: bool) -> None:
 @click.option("--purge", is_flag=True, help="Also delete the activities only this source brought in.")
 @pass_app
 def disconnect_cmd(app: App, name: str, purge: bool) -> None:
-    """Remove a source. Its activities stay unless --purge."""
+    """Remove a source. Its activities stay unless --purge.
+
+    \b
+    Examples:
+      heavylegs disconnect watch
+      heavylegs disconnect watch --purge
+      heavylegs disconnect strava            # also revokes the access on Strava
+    """
     try:
         done = remove_source(app.engine, app.settings, name, purge=purge)
     except SourceError as exc:
@@ -118,6 +131,12 @@ def disconnect_cmd(app: App, name: str, purge: bool) -> None:
 @pass_app
 def run_cmd(app: App, inbox: str | None, port: int | None, host: str | None) -> None:
     """Run the service: scan sources, analyse, alert, serve /healthz, /metrics and the report.
+
+    \b
+    Examples:
+      heavylegs run                           # SQLite in the data dir, inbox <data dir>/inbox
+      heavylegs run --inbox ~/runs --port 8081
+      HEAVYLEGS_DB=postgresql+psycopg://u:p@db/heavylegs heavylegs run
 
     \b
     Stop with SIGTERM or Ctrl-C (finishes the file in hand, exits 0).

@@ -27,7 +27,13 @@ def _fail(message: str, code: int = 1) -> None:
 @click.option("--timeout", "timeout_s", default=300.0, show_default=True, help="Seconds to wait for Strava's redirect.")
 @pass_app
 def connect_strava(app: App, athlete: str | None, no_browser: bool, source_name: str, timeout_s: float) -> None:
-    """Connect a Strava account (OAuth in the browser, callback on 127.0.0.1)."""
+    """Connect a Strava account (OAuth in the browser, callback on 127.0.0.1).
+
+    \b
+    Examples:
+      heavylegs connect strava
+      heavylegs connect strava --no-browser --athlete alice
+    """
     from heavylegs.strava.api import NotConfigured
     from heavylegs.strava.connect import begin
     from heavylegs.strava.loopback import CallbackServer
@@ -74,7 +80,16 @@ def _countdown(console: Any, resume_at: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @pass_app
 def backfill_cmd(app: App, source_name: str, since: datetime | None, until: datetime | None, dry_run: bool, no_wait: bool, as_json: bool) -> None:
-    """Fetch Strava history within the rate limits, resumably."""
+    """Fetch Strava history within the rate limits, resumably.
+
+    Import your Strava bulk export first: runs already stored cost no request.
+
+    \b
+    Examples:
+      heavylegs backfill --source strava --dry-run
+      heavylegs backfill --source strava --since 2019-01-01
+      heavylegs backfill --source strava --no-wait --json   # exit 75 when paused
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -141,7 +156,12 @@ def strava_group() -> None:
 @click.option("--callback-url", required=True, help="Public URL of this service's /webhooks/strava.")
 @pass_app
 def subscribe_cmd(app: App, callback_url: str) -> None:
-    """Ask Strava to push activity events to CALLBACK-URL (the service must be reachable there)."""
+    """Ask Strava to push activity events to CALLBACK-URL (the service must be reachable there).
+
+    \b
+    Example:
+      heavylegs strava subscribe --callback-url https://legs.example.org/webhooks/strava
+    """
     from heavylegs.strava.api import NotConfigured
     from heavylegs.strava.subscription import subscribe
     from ingest.strava.client import StravaError
@@ -158,7 +178,12 @@ def subscribe_cmd(app: App, callback_url: str) -> None:
 @strava_group.command("unsubscribe")
 @pass_app
 def unsubscribe_cmd(app: App) -> None:
-    """Delete the webhook subscription."""
+    """Delete the webhook subscription.
+
+    \b
+    Example:
+      heavylegs strava unsubscribe
+    """
     from heavylegs.strava.subscription import unsubscribe
     from ingest.strava.client import StravaError
 
@@ -173,7 +198,12 @@ def unsubscribe_cmd(app: App) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def status_cmd(app: App, as_json: bool) -> None:
-    """Connected sources, token expiry, stored activities and the webhook subscription."""
+    """Connected sources, token expiry, stored activities and the webhook subscription.
+
+    \b
+    Example:
+      heavylegs strava status
+    """
     from heavylegs.strava.status import overview
 
     info = overview(app.engine, app.settings)
