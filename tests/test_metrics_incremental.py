@@ -120,4 +120,4 @@ def test_recompute_dirty_picks_dirty_changed_and_stale_athletes(engine: Engine, 
     rolled = recompute_dirty(engine, anchored, lambda name: today[name])
     assert [(s.athlete, s.reason, s.recomputed, s.days) for s in rolled] == [("ann", "day", 0, 4)]
     changed = recompute_dirty(engine, anchored.with_overrides({"analysis.ctl_days": 30}), lambda name: today[name])
-    assert sorted((s.athlete, s.reason) for s in changed) == [("ann", "settings"), ("bob", "settings")]
+    assert sorted((s.athlete, s.reason, s.recomputed) for s in changed) == [("ann", "series settings", 0), ("bob", "series settings", 0)]

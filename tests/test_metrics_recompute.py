@@ -105,11 +105,32 @@ def test_sports_filter_is_a_settings_change(engine: Engine, anchored: Settings) 
     recompute_athlete(engine, anchored, aid, _day(27))
     runs_only = anchored.with_overrides({"analysis.sports": ["running"]})
     summary = recompute_athlete(engine, runs_only, aid, _day(27))
-    assert (summary.full, summary.reason, summary.recomputed) == (True, "settings", 6)
+    # Which sports count changes the daily series, not what each activity's streams say.
+    assert (summary.full, summary.reason, summary.recomputed) == (False, "series settings", 0)
     with engine.connect() as conn:
         rows = daily_rows(conn, aid)
     assert rows[2]["load"] == 0.0  # the ride no longer counts
     assert rows[0]["load"] == pytest.approx(expected[0], rel=1e-9)
+
+
+def test_a_stream_setting_reanalyses_every_activity_and_a_series_setting_none(engine: Engine, anchored: Settings) -> None:
+    _history(engine)
+    aid = athlete_id(engine)
+    recompute_athlete(engine, anchored, aid, _day(27))
+    stricter = anchored.with_overrides({"analysis.min_run_m": 7000})
+    summary = recompute_athlete(engine, stricter, aid, _day(27))
+    assert (summary.full, summary.reason, summary.recomputed) == (True, "settings", 6)
+    with engine.connect() as conn:
+        runs = run_rows(conn, aid)
+    assert runs and all(r["distance_m"] >= 7000 for r in runs)
+    shorter = stricter.with_overrides({"analysis.acute_days": 3})
+    summary = recompute_athlete(engine, shorter, aid, _day(27))
+    assert (summary.full, summary.recomputed) == (False, 0)
+    with engine.connect() as conn:
+        rows = daily_rows(conn, aid)
+    last = rows[-1]
+    assert last["acute"] == pytest.approx(sum(r["load"] for r in rows[-3:]) / 3, rel=1e-9)
+    assert recompute_athlete(engine, shorter, aid, _day(27)).recomputed == 0  # and it is then current
 
 
 def test_hr_max_change_recomputes_every_trimp(engine: Engine, anchored: Settings) -> None:

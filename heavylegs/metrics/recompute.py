@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from heavylegs.metrics.activity import analyse_activity
 from heavylegs.metrics.anchors import Anchors, decode_hist, derive_hr_max, resolve_anchors
-from heavylegs.metrics.config import AnalysisConfig, analysis_config, athlete_today
+from heavylegs.metrics.config import AnalysisConfig, analysis_config, athlete_today, streams_part
 from heavylegs.metrics.daily import build_daily, write_daily
 from heavylegs.metrics.derived import Entry, apply_baselines, apply_estimates, fit_model, model_to_json
 from heavylegs.metrics.read import StateInfo, state_info
@@ -142,17 +142,19 @@ def _recompute(
         cfg, lambda: derive_hr_max(days_ids, hist_of, today, cfg.hr_max_window_days, cfg.hr_max_percentile), previous
     )
     reason = "changes" if stale else "day"
-    full = False
-    if state is None or state.settings_hash != cfg.settings_hash:
+    full = series_only = False
+    if state is None or streams_part(state.settings_hash) != streams_part(cfg.settings_hash):
         full, reason = True, "settings"
     elif previous is None or (previous.hr_max_bpm, previous.hr_rest_bpm) != (anchors.hr_max_bpm, anchors.hr_rest_bpm):
         full, reason = True, "anchors"
+    elif state.settings_hash != cfg.settings_hash:
+        series_only, reason = True, "series settings"
     todo = [e for e in entries if full or e.info.id in stale]
     for batch in stream_batches(engine, todo):
         for entry, streams in batch:
             entry.m = analyse_activity(entry.info, streams, cfg, anchors)
     written = {e.info.id for e in todo}
-    derive_all = full or (state is not None and state.dirty and not todo)
+    derive_all = full or series_only or (state is not None and state.dirty and not todo)
     model_json = state.load_model_json if state is not None else None
     if todo or derive_all:
         model = fit_model(entries, cfg)
