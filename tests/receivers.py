@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -180,10 +181,12 @@ class SmtpReceiver:
     """aiosmtpd on loopback. ``fail_next(n, reply)`` refuses the next n messages at DATA;
     ``auth=(user, password)`` requires AUTH (over plain SMTP, loopback only)."""
 
-    def __init__(self, auth: tuple[str, str] | None = None) -> None:
+    def __init__(self, auth: tuple[str, str] | None = None, tls: str = "", cert: tuple[str, str] | None = None) -> None:
         self.host = "127.0.0.1"
         self.port = 0
         self.auth = auth
+        self.tls = tls  # "" plain | "starttls" (required before MAIL) | "tls" (implicit)
+        self.cert = cert  # (certificate PEM path, key PEM path)
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refused = 0
@@ -222,7 +225,13 @@ class SmtpReceiver:
         kwargs: dict[str, Any] = {}
         if self.auth is not None:
             # Plain-text AUTH is fine on loopback; aiosmtpd warns about it, so say it on purpose.
-            kwargs = {"authenticator": self._authenticator, "auth_required": True, "auth_require_tls": False}
+            # (aiosmtpd counts only STARTTLS as TLS: on implicit TLS it would hide AUTH.)
+            kwargs = {"authenticator": self._authenticator, "auth_required": True, "auth_require_tls": self.tls == "starttls"}
+        if self.tls:
+            assert self.cert is not None
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*self.cert)
+            kwargs |= {"tls_context": context, "require_starttls": True} if self.tls == "starttls" else {"ssl_context": context}
         self._controller = Controller(_SmtpHandler(self), hostname=self.host, port=self.port, **kwargs)
         self._controller.start()
         return self

@@ -11,6 +11,7 @@ import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from pathlib import Path
 from typing import Any
 
 from heavylegs.alerts.channels import Channel
@@ -61,12 +62,13 @@ class EmailChannel(Channel):
     kind = "email"
 
     def __init__(self, name: str, recipients: list[str], sender: str, host: str, port: int, security: str,
-                 username: str, password: str, timeout_s: float, chart: bool = True) -> None:
+                 username: str, password: str, timeout_s: float, chart: bool = True, ca_file: str = "") -> None:
         super().__init__(name)
         self.recipients, self.sender = recipients, sender
         self.host, self.port, self.security = host, port, security
         self.username, self._password, self.timeout_s = username, password, timeout_s
         self.chart = chart
+        self.ca_file = ca_file
 
     @classmethod
     def from_config(cls, name: str, settings: Settings, conf: dict[str, Any]) -> "EmailChannel":
@@ -80,14 +82,19 @@ class EmailChannel(Channel):
             raise ConfigError(f"alerts channel {name}: smtp security must be one of {', '.join(SECURITY)}")
         return cls(name, recipients, str(merged.get("from") or "heavylegs@localhost"), str(merged.get("host", "127.0.0.1")),
                    int(merged.get("port", 25)), security, str(merged.get("username") or ""),
-                   settings.secret(merged, "password"), float(merged.get("timeout_s", 10)), bool(merged.get("chart", True)))
+                   settings.secret(merged, "password"), float(merged.get("timeout_s", 10)), bool(merged.get("chart", True)),
+                   str(Path(str(merged["ca_file"])).expanduser()) if merged.get("ca_file") else "")
+
+    def _tls(self) -> ssl.SSLContext:
+        # Certificates are always verified; a private mail server's CA goes in smtp.ca_file.
+        return ssl.create_default_context(cafile=self.ca_file or None)
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s, context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s, context=self._tls())
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
         if self.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=self._tls())
         return smtp
 
     def notify(self, alert: Alert) -> None:
