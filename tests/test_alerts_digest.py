@@ -96,6 +96,8 @@ def test_digest_job_and_schedule_through_the_service(engine: Engine, settings: S
     service = Service(engine, s.with_overrides({"athletes.alice.timezone": "America/New_York"}))
     service._add_digest()
     assert sorted(j.id for j in service.scheduler.get_jobs()) == ["digest", "digest:America/New_York"]
+    # Like every job it runs at start too, so a digest missed during downtime goes out once.
+    assert all(j.next_run_time <= datetime.now(timezone.utc) for j in service.scheduler.get_jobs())
     with pytest.raises(ConfigError, match="alerts.digest_time"):
         Service(engine, s.with_overrides({"alerts.digest_time": "7.30"}))._add_digest()
     with pytest.raises(ConfigError, match="alerts.quiet_hours"):

@@ -143,20 +143,20 @@ class Service:
 
     def _add_digest(self) -> None:
         """The digest at ``alerts.digest_time`` in every configured athlete time zone (the default athlete's is ``digest``)."""
-        try:
-            from heavylegs.alerts.quiet import configured_zones, digest_time, quiet_hours
-        except ImportError:  # an installation without alerts has no digest
-            return
+        from heavylegs.alerts.quiet import configured_zones, digest_time, quiet_hours
+
         quiet_hours(self.settings)  # a malformed value stops the start, not every delivery later
         at = digest_time(self.settings)
         if at is None:
             return
         for i, tz in enumerate(configured_zones(self.settings)):
             job_id = "digest" if i == 0 else f"digest:{tz}"
-            # A time of day, not an interval: it does not also run at start. Each run queues the digest
-            # only for athletes whose local time has reached digest_time, once per local day.
+            # A time of day, and like every job it also runs at start: each run queues the digest only
+            # for athletes whose local time has passed digest_time and who have none for today yet, so
+            # a start after downtime catches up the day's missed digest once, and an early start sends none.
             self.scheduler.add_job(self._guarded, CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
-                                   args=(job_id, self._digest), id=job_id, name=job_id, replace_existing=True)
+                                   args=(job_id, self._digest), id=job_id, name=job_id, replace_existing=True,
+                                   next_run_time=_now())
 
     def start(self) -> None:
         STOPPING.clear()
