@@ -59,6 +59,3 @@ class ImportReport:
         if self.warnings:
             out["warnings"] = self.warnings
         return out
-
-    def summary_line(self) -> str:
-        return f"new={self.imported} dup={self.duplicates} skipped={len(self.skipped)} failed={len(self.failed)}"

@@ -170,10 +170,6 @@ def _age_s(row: Any, window: QuietHours | None, zone: ZoneInfo | None, now_ts: f
     return now_ts - row.queued_ts
 
 
-def channel_names(settings: Settings) -> list[str]:
-    return [c.name for c in build_channels(settings)]
-
-
 def open_channels(engine: Engine) -> dict[str, int]:
     q = select(alert_deliveries.c.channel, func.count()).where(alert_deliveries.c.status.in_(OPEN)).group_by(alert_deliveries.c.channel)
     with engine.connect() as conn:

@@ -12,7 +12,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Callable
 
 from sqlalchemy import Engine, delete, insert, select, update
 
@@ -178,8 +178,3 @@ def prune_job_rows(engine: Engine) -> int:
         if stale:
             conn.execute(delete(job_runs).where(job_runs.c.job.in_(stale)))
     return len(stale)
-
-
-def job_rows(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(job_runs).order_by(job_runs.c.job))]

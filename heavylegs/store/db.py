@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from heavylegs.store import schema  # noqa: F401  (registers every table on the metadata)
@@ -72,7 +72,3 @@ def migrate(engine: Engine) -> int:
             conn.execute(insert(schema_version).values(version=version, applied_ts=time.time()))
             current = version
         return int(current)
-
-
-def table_names(engine: Engine) -> list[str]:
-    return sorted(inspect(engine).get_table_names())

@@ -26,7 +26,3 @@ def apply_retention(engine: Engine, settings: Settings, now: datetime) -> int:
             .values(streams_z=None)
         )
     return int(done.rowcount or 0)
-
-
-# The service's housekeeping job looks for this name.
-prune_raw = apply_retention
