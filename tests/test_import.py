@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import gzip
-import json
 import zipfile
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from heavylegs.importer import import_paths

@@ -20,7 +20,7 @@ from ingest.decode import decode_bytes, sniff
 from ingest.errors import DecodeError, HostileInput
 from ingest.limits import Limits
 from ingest.model import Activity
-from ingest.walk import Item, iter_items, load_bytes
+from ingest.walk import iter_items, load_bytes
 from tests.conftest import FIXTURES
 
 ORIGINALS = {

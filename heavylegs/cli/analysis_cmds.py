@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from heavylegs.cli.app import App, athlete_option, pass_app, table_console
