@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, select, update
 
 from heavylegs.settings import Settings
-from heavylegs.store.activities import SourceRef, _insert, mark_dirty, summary_values
+from heavylegs.store.activities import SourceRef, mark_dirty, replace_legs, summary_values
 from heavylegs.store.raw import load_raw
 from heavylegs.store.tables import activities, activity_sources, raw_files
 from ingest.decode import decode_safely
@@ -62,13 +62,11 @@ def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
                 conn.execute(
                     update(activities).where(activities.c.id == row.id).values(**values, revision=row.revision + 1, updated_ts=time.time())
                 )
-                conn.execute(delete(activities).where(activities.c.parent_id == row.id))
-                # Legs keep pointing at the file the user imported, not at the rebuild.
+                # New legs point at the file the user imported, not at the rebuild.
                 ref = conn.execute(
                     select(activity_sources.c.ref).where(activity_sources.c.activity_id == row.id, activity_sources.c.sha256 == sha).limit(1)
                 ).scalar()
-                for i, leg in enumerate(act.legs):
-                    _insert(conn, row.athlete_id, leg, SourceRef("file", ref or sha, sha, row.format), row.id, i)
+                replace_legs(conn, row.athlete_id, row.id, act.legs, SourceRef("file", ref or sha, sha, row.format))
                 mark_dirty(conn, row.athlete_id)
                 rebuilt += 1
     return {"files": len(shas), "rebuilt": rebuilt, "failed": failed}

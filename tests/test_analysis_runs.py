@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from analysis.gap import minetti_cost
-from analysis.runs import RunParams, run_metrics
+from analysis.runs import RunParams, has_reps, run_metrics
 
 
 def cost(grade: float) -> float:
@@ -88,6 +88,39 @@ def test_interval_session_is_not_steady() -> None:
     # Short reps average out in 1-km splits; shorter splits catch them.
     short = make_run([(1000, 2.8, 0.0)] + [(200, 5.0, 0.0), (200, 2.5, 0.0)] * 20 + [(1000, 2.8, 0.0)])
     assert not run_metrics(short["time_s"], short["distance_m"], params=RunParams(steady_split_m=200)).steady
+
+
+@pytest.mark.parametrize("offset_m", [0, 100, 200, 300])  # wherever the reps fall against the splits
+def test_short_reps_are_not_steady_with_default_settings(offset_m: int) -> None:
+    reps = [(1000 + offset_m, 2.8, 0.0)] + [(400, 5.0, 0.0), (400, 2.5, 0.0)] * 12 + [(1000, 2.8, 0.0)]
+    r = make_run(reps)
+    m = run_metrics(r["time_s"], r["distance_m"], altitude_m=r["altitude_m"])
+    assert m.qualifies and m.steady_cv is not None and m.steady_cv < 0.10  # the 1-km splits alone miss them
+    assert not m.steady and m.reps
+
+
+def test_a_noisy_but_steady_run_stays_steady() -> None:
+    # GPS-like noise: each second's distance off by a few metres, pace wandering slowly.
+    rng = np.random.default_rng(3)
+    n = 3300
+    pace = 3.0 + 0.15 * np.sin(np.arange(n) / 400.0)
+    step = np.clip(pace + rng.normal(0.0, 0.6, n), 0.6, None)
+    d = np.concatenate([[0.0], np.cumsum(step)])
+    t = np.arange(d.shape[0], dtype=float)
+    m = run_metrics(t, d)
+    assert m.qualifies and not m.reps
+    assert m.steady
+
+
+def test_reps_by_hand() -> None:
+    # Otsu's split of [2, 2, 2, 4, 4, 4] explains all the variance: reps, fast/slow = 2.
+    assert has_reps(np.array([2.0, 2, 2, 4, 4, 4]))
+    assert not has_reps(np.array([2.0, 2, 2, 4, 4, 4]), min_ratio=2.5)
+    # One fast outlier: the smaller group holds 1/6 < 20 %.
+    assert not has_reps(np.array([3.0, 3, 3, 3, 3, 6]))
+    # Evenly spread speeds: the best split explains 77 % (< 80 %).
+    assert not has_reps(np.array([2.0, 2.5, 3.0, 3.5, 4.0, 4.5]))
+    assert not has_reps(np.array([3.0, 3.0, 3.0, 3.0, 3.0]))  # no variance at all
 
 
 def _decoupling_by_hand(hr: list[float], speed: float, warmup_s: int, total_s: int) -> float:

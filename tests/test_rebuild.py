@@ -31,7 +31,10 @@ def test_rebuild_restores_damaged_rows_and_keeps_ids_names_and_links(tmp_path: P
     tri = next(a for a in before if a["sport"] == "multisport")
     with engine.begin() as conn:
         conn.execute(update(activities).where(activities.c.id == run["id"]).values(distance_m=1.0, elapsed_s=1.0, name="My Sunday long run"))
-        conn.execute(activities.delete().where(activities.c.parent_id == tri["id"]))
+        legs_before = sorted((a for a in before if a["parent_id"] == tri["id"]), key=lambda a: a["start_utc"])
+        # The middle leg is lost; the others had their distance zeroed.
+        conn.execute(activities.delete().where(activities.c.id == legs_before[2]["id"]))
+        conn.execute(update(activities).where(activities.c.parent_id == tri["id"]).values(distance_m=0.0))
     engine.dispose()
 
     res = run_cli("rebuild", "--json", env=env)
@@ -42,8 +45,13 @@ def test_rebuild_restores_damaged_rows_and_keeps_ids_names_and_links(tmp_path: P
     by_id = {a["id"]: a for a in after}
     assert by_id[run["id"]]["distance_m"] == run["distance_m"] and by_id[run["id"]]["elapsed_s"] == run["elapsed_s"]
     assert by_id[run["id"]]["name"] == "My Sunday long run"  # a user-given name outlives the decoder
-    legs = [a for a in after if a["parent_id"] == tri["id"]]
-    assert [leg["sport"] for leg in legs] == [leg["sport"] for leg in before if leg["parent_id"] == tri["id"]]
+    legs = sorted((a for a in after if a["parent_id"] == tri["id"]), key=lambda a: a["start_utc"])
+    assert [leg["sport"] for leg in legs] == [leg["sport"] for leg in legs_before]
+    assert [leg["distance_m"] for leg in legs] == [leg["distance_m"] for leg in legs_before]
+    # Legs that survived keep their ids (metrics and alerts point at them); only the lost one is new.
+    kept = [0, 1, 3, 4]
+    assert [legs[i]["id"] for i in kept] == [legs_before[i]["id"] for i in kept]
+    assert legs[2]["id"] not in {leg["id"] for leg in legs_before}
     engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'heavylegs.db'}")
     with engine.connect() as conn:
         refs = {r.ref for r in conn.execute(select(activity_sources.c.ref).where(activity_sources.c.activity_id.in_([leg["id"] for leg in legs])))}

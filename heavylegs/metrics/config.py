@@ -107,6 +107,9 @@ def analysis_config(settings: Settings, athlete_name: str) -> AnalysisConfig:
         decoupling_warmup_s=float(a.get("decoupling_warmup_s", 600)),
         decoupling_min_hr_coverage=float(a.get("decoupling_min_hr_coverage", 0.9)),
         steady_max_cv=float(a.get("steady_max_cv", 0.10)),
+        steady_split_m=float(a.get("steady_split_m", 1000)),
+        steady_short_split_m=float(a.get("steady_short_split_m", 200)),
+        steady_reps_ratio=float(a.get("steady_reps_ratio", 1.3)),
         max_gap_s=float(a.get("trimp_max_gap_s", 30)),
     )
     daily = DailyParams(

@@ -127,6 +127,29 @@ def _insert(
     return new_id
 
 
+def replace_legs(
+    conn: Connection, athlete_id: int, parent_id: int, legs: list[Activity], src: SourceRef, blobs: list[bytes] | None = None
+) -> None:
+    """A parent's legs from a new decode; a leg keeps its id by index, so metrics and alerts
+    that point at it stay valid. Extra old legs go, new ones are inserted with ``src``."""
+    old = {
+        r.leg_index: r
+        for r in conn.execute(select(activities.c.id, activities.c.leg_index, activities.c.revision).where(activities.c.parent_id == parent_id))
+    }
+    for i, leg in enumerate(legs):
+        blob = blobs[i + 1] if blobs and len(blobs) > i + 1 else None
+        row = old.pop(i, None)
+        if row is None:
+            _insert(conn, athlete_id, leg, src, parent_id, i, blob)
+        else:
+            conn.execute(
+                update(activities).where(activities.c.id == row.id)
+                .values(**summary_values(leg, blob), revision=row.revision + 1, updated_ts=time.time())
+            )
+    if old:
+        conn.execute(delete(activities).where(activities.c.id.in_([r.id for r in old.values()])))
+
+
 def lock_athlete(conn: Connection, athlete_id: int) -> None:
     """Serialise dedup per athlete on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
     if conn.dialect.name == "postgresql":
@@ -170,6 +193,7 @@ def store_activity(
             .where(activities.c.id == match.id)
             .values(**keep, primary_sha256=src.sha256 or match.primary_sha256, revision=match.revision + 1, updated_ts=time.time())
         )
+        replace_legs(conn, athlete_id, int(match.id), act.legs, src, blobs)
         mark_dirty(conn, athlete_id)
         return StoreResult(int(match.id), "upgraded", athlete_id)
     fill = {}
