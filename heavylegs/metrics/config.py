@@ -22,7 +22,7 @@ from analysis.runs import RunParams
 from heavylegs.settings import ConfigError, Settings
 from ingest.model import RUNNING_SPORTS
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: steadiness also looks for short reps
 
 # The load model is fitted on runs; a ride's speed says nothing about its
 # cost, so only activities on foot get an estimated load when HR is missing.
