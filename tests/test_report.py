@@ -82,3 +82,19 @@ def test_chart_helpers_return_png_even_without_data() -> None:
         for i in range(40)
     ]
     assert _png_size(load_chart_png(rows)) == (900, 550)
+
+
+def test_after_a_long_break_the_report_shows_the_last_active_months(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, environ={}).with_overrides({"athlete.hr_max_bpm": 190})
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    last = TODAY - timedelta(days=400)
+    store(engine, [run(last - timedelta(days=d), 45, hr=148) for d in range(30, -1, -3)] + [activity(last, streams_for([(3.0, 4000)], hr=150.0))])
+    aid = athlete_id(engine)
+    recompute_athlete(engine, settings, aid, TODAY)
+    html = render_report_html(engine, settings, aid, TODAY)
+    engine.dispose()
+    doc = lxml.html.document_fromstring(html)
+    headings = [h.text_content() for h in doc.iter("h2")]
+    assert f"Training load in the 6 months up to your last activity ({last.isoformat()})" in headings
+    assert len(doc.xpath("//section[@id='runs']//tr")) > 1  # the runs before the break, not an empty table

@@ -44,6 +44,18 @@ def _latest_long_run(runs: list[dict[str, Any]], long_run_m: float) -> dict[str,
     return pick[-1] if pick else None
 
 
+def _load_window(all_days: list[dict[str, Any]], since: date, today: date, months: int) -> tuple[list[dict[str, Any]], str]:
+    """The chart's days and heading: the last ``months``, or, after a longer break, the
+    ``months`` up to the last day with load (six months of zeros show nothing)."""
+    days = [r for r in all_days if r["date"] >= since]
+    active = [r["date"] for r in all_days if r["load"]]
+    if any(r["load"] for r in days) or not active:
+        return days, f"Training load over the last {months} months"
+    end = active[-1]
+    start = end - (today - since)
+    return [r for r in all_days if start <= r["date"] <= end], f"Training load in the {months} months up to your last activity ({end.isoformat()})"
+
+
 def _profile(engine: Engine, run: dict[str, Any] | None, cfg: AnalysisConfig) -> RunProfile | None:
     if run is None:
         return None
@@ -109,11 +121,13 @@ def render_report_html(engine: Engine, settings: Settings, athlete_id: int, toda
         if name is None:
             raise KeyError(f"no athlete with id {athlete_id}")
         all_days = daily_rows(conn, athlete_id, until=today)
-        runs = run_rows(conn, athlete_id, since=since)
+        # Runs are not cut to the load chart's months: a runner back from a long break still
+        # sees their last runs and last long run.
+        runs = [r for r in run_rows(conn, athlete_id) if r["local_date"] <= today]
         state = state_info(conn, athlete_id)
         conn.rollback()
     cfg = analysis_config(settings, str(name))
-    days = [r for r in all_days if r["date"] >= since]
+    days, load_heading = _load_window(all_days, since, today, months)
     recent = runs[-int(rep.get("runs", 30)) :]
     long_run = _latest_long_run(runs, float(rep.get("long_run_m", 10000)))
     profile = _profile(engine, long_run, cfg)
@@ -134,7 +148,7 @@ def render_report_html(engine: Engine, settings: Settings, athlete_id: int, toda
 <p class="summary">{escape(summary)}</p>
 </header>
 <section id="load">
-<h2>Training load over the last {months} months</h2>
+<h2>{escape(load_heading)}</h2>
 {_img(load_chart_png(days), "Daily load with acute and chronic averages, and the acute:chronic ratio")}
 {ACWR_TEXT}
 </section>
