@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
@@ -72,6 +73,14 @@ class Settings:
     def athlete(self, name: str) -> dict[str, Any]:
         """``[athlete]`` defaults overridden by ``[athletes.<name>]``."""
         return _merge(self.section("athlete"), self.section(f"athletes.{name}"))
+
+    def athlete_zone(self, name: str) -> ZoneInfo:
+        """The athlete's time zone (``timezone`` of ``[athletes.<name>]``, else ``[athlete]``, else UTC)."""
+        tz_name = str(self.athlete(name).get("timezone") or "UTC")
+        try:
+            return ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"athlete {name}: unknown timezone {tz_name!r}") from exc
 
     @property
     def default_athlete(self) -> str:

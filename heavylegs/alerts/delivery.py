@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, or_, select
 from heavylegs.alerts.channels import Channel, build_channels
 from heavylegs.alerts.model import TransportError
 from heavylegs.alerts.outbox import OPEN, claim, daily_history, defer, record_attempt, row_to_alert
-from heavylegs.alerts.quiet import QuietHours, athlete_zone, quiet_hours
+from heavylegs.alerts.quiet import QuietHours, quiet_hours
 from heavylegs.alerts.tables import alert_deliveries, alerts
 from heavylegs.settings import Settings
 
@@ -109,7 +109,7 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
         zone: ZoneInfo | None = None
         if window is not None and _holds(row, window):
             if row.athlete not in zones:
-                zones[row.athlete] = athlete_zone(settings, row.athlete)
+                zones[row.athlete] = settings.athlete_zone(row.athlete)
             zone = zones[row.athlete]
             until = window.until(now, zone)
             if until is not None:

@@ -17,7 +17,7 @@ from heavylegs.alerts.channels import build_channels
 from heavylegs.alerts.delivery import deliver_due
 from heavylegs.alerts.model import Finding, alert_id
 from heavylegs.alerts.outbox import existing_ids, store_alert
-from heavylegs.alerts.quiet import athlete_zone, digest_time
+from heavylegs.alerts.quiet import digest_time
 from heavylegs.alerts.rules import EWMA_METHOD, _pct_above
 from heavylegs.alerts.tables import alerts
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
@@ -135,7 +135,7 @@ def send_digest(engine: Engine, settings: Settings, now: datetime | None = None,
     ids: list[str] = []
     for athlete_id, name in people:
         summary.athletes += 1
-        local = now.astimezone(athlete_zone(settings, name))
+        local = now.astimezone(settings.athlete_zone(name))
         if not force and at is not None and local.time().replace(tzinfo=None) < at:
             summary.not_due += 1
             continue

@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -23,7 +22,7 @@ from heavylegs.alerts.outbox import existing_ids, store_alert
 from heavylegs.alerts.rules_source import source_stalled
 from heavylegs.alerts.tables import alerts
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
-from heavylegs.settings import Settings
+from heavylegs.settings import ConfigError, Settings
 from heavylegs.store.tables import activities, athletes, sources
 
 
@@ -95,8 +94,8 @@ def _summary_finding(old: list[tuple[str, Finding]], today: date) -> Finding:
 def local_today(settings: Settings, athlete: str, now: datetime) -> date:
     """The athlete's calendar day at ``now``: daily rows and run dates are local dates."""
     try:
-        return now.astimezone(ZoneInfo(str(settings.athlete(athlete).get("timezone") or "UTC"))).date()
-    except (ZoneInfoNotFoundError, ValueError):
+        return now.astimezone(settings.athlete_zone(athlete)).date()
+    except ConfigError:
         return now.astimezone(timezone.utc).date()
 
 

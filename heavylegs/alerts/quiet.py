@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from heavylegs.settings import ConfigError, Settings
 
@@ -91,15 +91,6 @@ def digest_time(settings: Settings) -> time | None:
     """``alerts.digest_time`` as a time, None when the digest is off."""
     raw = str(settings.get("alerts.digest_time", "") or "").strip()
     return parse_clock(raw, "alerts.digest_time") if raw else None
-
-
-def athlete_zone(settings: Settings, athlete: str) -> ZoneInfo:
-    """The athlete's time zone: ``[athletes.<name>].timezone``, else ``[athlete].timezone``, else UTC."""
-    name = str(settings.athlete(athlete).get("timezone") or "UTC")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"athlete {athlete}: unknown timezone {name!r}") from exc
 
 
 def configured_zones(settings: Settings) -> list[str]:

@@ -29,12 +29,10 @@ since_option = click.option("--since", callback=_date, help="First local date, Y
 until_option = click.option("--until", callback=_date, help="Last local date, YYYY-MM-DD.")
 
 
-def recompute_if_available(app: App) -> None:
-    """Bring the analysis up to date after new data (skipped if the engine is absent)."""
-    try:
-        from heavylegs.metrics import recompute_dirty
-    except ImportError:
-        return
+def recompute_changed(app: App) -> None:
+    """Bring the analysis up to date after new data."""
+    from heavylegs.metrics.recompute import recompute_dirty
+
     recompute_dirty(app.engine, app.settings)
 
 
@@ -70,7 +68,7 @@ def import_cmd(app: App, paths: tuple[str, ...], athlete: str | None, as_json: b
     else:
         report = import_paths(app.engine, app.settings, list(paths), athlete=name, workers=workers)
     if report.imported:
-        recompute_if_available(app)
+        recompute_changed(app)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -173,7 +171,7 @@ def rebuild_cmd(app: App, as_json: bool) -> None:
     from heavylegs.rebuild import rebuild_all
 
     summary = rebuild_all(app.engine, app.settings)
-    recompute_if_available(app)
+    recompute_changed(app)
     click.echo(json.dumps(summary, indent=2) if as_json else f"rebuilt {summary['rebuilt']} activities from {summary['files']} files; {len(summary['failed'])} failed")
 
 

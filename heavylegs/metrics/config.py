@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analysis.daily import DailyParams
 from analysis.runs import RunParams
@@ -138,9 +137,5 @@ def analysis_config(settings: Settings, athlete_name: str) -> AnalysisConfig:
 
 def athlete_today(settings: Settings, athlete_name: str, now: datetime | None = None) -> date:
     """The athlete's current local date (``timezone`` of [athlete] / [athletes.<name>])."""
-    tz_name = str(settings.athlete(athlete_name).get("timezone") or "UTC")
-    try:
-        tz = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"athlete {athlete_name}: unknown timezone {tz_name!r}") from exc
+    tz = settings.athlete_zone(athlete_name)
     return (now or datetime.now(tz)).astimezone(tz).date()

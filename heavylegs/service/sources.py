@@ -47,16 +47,14 @@ class SourceKind(Protocol):
 
 
 def get_kind(kind: str) -> SourceKind:
-    """The implementation of a source kind; optional kinds are imported lazily."""
+    """The implementation of a source kind, imported when first needed."""
     if kind == "folder":
         from heavylegs.service.folder import FolderKind
 
         return FolderKind()
     if kind == "strava":
-        try:
-            from heavylegs.strava.source import StravaKind
-        except ImportError as exc:
-            raise SourceError("the strava source kind is not available in this installation") from exc
+        from heavylegs.strava.source import StravaKind
+
         return StravaKind()
     raise SourceError(f"unknown source kind: {kind}")
 

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timezone
 
 from sqlalchemy import Engine, select, text
 from starlette.applications import Starlette
@@ -13,12 +11,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from heavylegs.metrics.config import athlete_today
+from heavylegs.report import render_report_html
 from heavylegs.service.lock import ServiceLock
 from heavylegs.service.prom import CONTENT_TYPE, ServiceMetrics
 from heavylegs.service.scheduler import Service
+from heavylegs.settings import ConfigError, Settings
 from heavylegs.strava.routes import routes as strava_routes
-from heavylegs.settings import Settings
-from heavylegs.report import render_report_html
 from heavylegs.store.tables import athletes
 
 log = logging.getLogger("heavylegs.service")
@@ -33,13 +32,11 @@ def _database_ok(engine: Engine) -> bool:
         return False
 
 
-def _athlete_today(settings: Settings, name: str) -> Any:
-    tz_name = str(settings.athlete(name).get("timezone") or "UTC")
+def _athlete_today(settings: Settings, name: str) -> date:
     try:
-        tz = ZoneInfo(tz_name)
-    except Exception:
-        tz = ZoneInfo("UTC")
-    return datetime.now(tz).date()
+        return athlete_today(settings, name)
+    except ConfigError:  # the analysis job reports a bad zone; the page still renders
+        return datetime.now(timezone.utc).date()
 
 
 def _no_athlete_page(athlete: str) -> str:
