@@ -18,7 +18,8 @@ from heavylegs.alerts.delivery import deliver_due
 from heavylegs.alerts.model import Finding, alert_id
 from heavylegs.alerts.outbox import existing_ids, store_alert
 from heavylegs.alerts.quiet import digest_time
-from heavylegs.alerts.rules import EWMA_METHOD, _pct_above
+from heavylegs.alerts.rules import EWMA_METHOD
+from heavylegs.metrics.summary import describe_change
 from heavylegs.alerts.tables import alerts
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
 from heavylegs.settings import Settings
@@ -78,7 +79,7 @@ def _lines(day: dict | None, yesterday: dict | None, latest: dict, streak: int,
     else:
         extra = f", {rolling:.2f} with plain 7/28-day averages" if rolling is not None else ""
         # Described as a change in load, never as a risk: the ratio says how fast load moved, nothing more.
-        lines.append(f"Your load over the last 7 days is {_pct_above(float(ewma))} your 4-week average "
+        lines.append(f"Your load over the last 7 days is {describe_change(float(ewma))} your 4-week average "
                      f"(acute:chronic ratio {float(ewma):.2f} exponentially weighted{extra}).")
     lines.append(f"Run streak: {streak} day{'s' if streak != 1 else ''} in a row with training." if streak
                  else "No training yesterday or today so far: rest days are when legs adapt.")

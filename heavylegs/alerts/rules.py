@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 from heavylegs.alerts.advice import advice_for
 from heavylegs.alerts.model import Finding
+from heavylegs.metrics.summary import describe_change
 
 Row = dict[str, Any]
 EWMA_METHOD = "EWMA 7/28 (Williams 2017)"
@@ -55,11 +56,6 @@ def _with_reminders(rule: str, episode: list[Row], reminder_days: int, make: Cal
             yield again
 
 
-def _pct_above(ratio: float) -> str:
-    pct = (ratio - 1.0) * 100.0
-    return f"{pct:.0f}% above" if pct >= 0 else f"{-pct:.0f}% below"
-
-
 def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iterator[Finding]:
     caution, warning = float(cfg["caution"]), float(cfg["warning"])
     # urgent: a ratio this high is sent even during quiet hours (0 or absent = never urgent).
@@ -78,7 +74,7 @@ def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iter
         r = float(row["acwr_ewma"])
         sev = "urgent" if r >= urgent else "warning" if r >= warning else "caution"
         msg = (
-            f"Your load over the last 7 days is {_pct_above(r)} your 4-week average "
+            f"Your load over the last 7 days is {describe_change(r)} your 4-week average "
             f"(acute:chronic ratio {r:.2f}, exponentially weighted). Load that rises this quickly gives "
             f"muscles, tendons and bones less time to adapt than they usually get."
         )
@@ -155,7 +151,7 @@ def comeback(days: list[Row], active_days: list[date], cfg: dict[str, Any]) -> I
             gap = (back - before).days - 1
             msg = (
                 f"You came back {offset} days ago after a {gap}-day break, and your load over the last 7 days is already "
-                f"{_pct_above(r)} your 4-week average (ratio {r:.2f}). After time off, legs have lost some of their "
+                f"{describe_change(r)} your 4-week average (ratio {r:.2f}). After time off, legs have lost some of their "
                 f"conditioning, so the same runs weigh more than before the break."
             )
             metrics = {"acwr_ewma": round(r, 3), "acute": round(row["acute"], 1), "chronic": round(row["chronic"], 1),

@@ -11,6 +11,16 @@ from typing import Any
 from heavylegs.metrics.config import AnalysisConfig
 
 
+def describe_change(ratio: float) -> str:
+    """An acute:chronic ratio in words, as a change in load: "62% above", "12% below", "in line with"."""
+    pct = round((ratio - 1.0) * 100.0)
+    if pct > 0:
+        return f"{pct}% above"
+    if pct < 0:
+        return f"{-pct}% below"
+    return "in line with"
+
+
 def _span(days: int) -> str:
     return f"{days // 7}-week" if days % 7 == 0 else f"{days}-day"
 
@@ -28,13 +38,7 @@ def load_summary(last: dict[str, Any] | None, cfg: AnalysisConfig, history_days:
                 f"Not enough history for a load ratio yet: it needs {chronic_n} days of data and you have {history_days}."
             )
         return f"No training load in the last {chronic_n} days, so there is no load ratio."
-    pct = round((acwr - 1.0) * 100.0)
-    if pct > 0:
-        change = f"{pct}% above"
-    elif pct < 0:
-        change = f"{-pct}% below"
-    else:
-        change = "in line with"
+    change = describe_change(acwr)
     ewma = last.get("acwr_ewma")
     ewma_txt = f"; EWMA {ewma:.2f}" if ewma is not None else ""
     return (
