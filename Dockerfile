@@ -1,5 +1,7 @@
 # heavylegs service image: `docker compose up` uses it with PostgreSQL (see docker-compose.yml).
-FROM python:3.11-slim
+# The service listens on 0.0.0.0 in the container, so it starts only with a login configured
+# (service.auth; the compose file passes HEAVYLEGS_LOGIN_TOKEN).
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -8,12 +10,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MPLBACKEND=Agg
 
 WORKDIR /src
+# Reproducible: every dependency (and the build backend) at the version and hash in the lock file,
+# then heavylegs itself without resolving anything again. Regenerate the lock file with:
+#   uv pip compile pyproject.toml build-requirements.in --universal --python-version 3.11 --generate-hashes -o requirements.lock
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY analysis ./analysis
 COPY config ./config
 COPY ingest ./ingest
 COPY heavylegs ./heavylegs
-RUN pip install . && rm -rf /src
+RUN pip install --no-deps --no-build-isolation . && rm -rf /src
 
 # Run unprivileged; the inbox is mounted read-only (heavylegs never changes the user's files).
 RUN useradd --system --uid 10001 --home-dir /data heavylegs \

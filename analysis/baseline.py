@@ -38,3 +38,62 @@ def fade_vs_baseline(
     if mad > 0 and fade_pct is not None and np.isfinite(fade_pct):
         return median, mad, (float(fade_pct) - median) / mad
     return median, mad, None
+
+
+MAD_TO_SD = 1.4826  # MAD * 1.4826 estimates the SD of normally distributed values
+
+
+def rolling_baselines(
+    values: Any,
+    duration_s: Any = None,
+    *,
+    n: int = 10,
+    min_runs: int = 3,
+    duration_ratio: float = 1.5,
+    outlier_pct: float = 3.0,
+    outlier_mads: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(median, MAD, outlier) of each run's metric against the athlete's own earlier runs.
+
+    ``values``: one metric (fade, decoupling, cadence drop; percent) per run,
+    oldest first, NaN where the run does not count. ``duration_s``: moving
+    time per run, or None. For run i the pool is the earlier runs j < i with
+    a finite value, preferring *comparable* ones (duration within a factor
+    ``duration_ratio``, default 1.5, of run i's: a 2-hour long run drifts more
+    than a 40-minute one); when fewer than ``min_runs`` (default 3) are
+    comparable, all earlier runs are used. Of the pool the last ``n``
+    (default 10) are taken, leaving out earlier *outliers* unless that leaves
+    fewer than ``min_runs``:
+
+        median_i = median(pool); MAD_i = median(|pool - median_i|)   (raw, points)
+        outlier_i = value_i > median_i + max(outlier_pct, outlier_mads * 1.4826 * MAD_i)
+
+    (defaults 3 points and 3 SD-equivalents). Leaving outliers out keeps the
+    baseline from learning a run of bad days: six long runs fading 10-15 %
+    in a row are each judged against the runs before the episode. Median,
+    MAD and outlier are NaN/False while the pool has fewer than ``min_runs``.
+    """
+    v = as_f64(values)
+    dur = None if duration_s is None else as_f64(duration_s)
+    k = v.shape[0]
+    med, mad = np.full(k, np.nan), np.full(k, np.nan)
+    out = np.zeros(k, dtype=bool)
+    seen: list[int] = []
+    for i in range(k):
+        pool = seen
+        if dur is not None and np.isfinite(dur[i]) and dur[i] > 0 and duration_ratio > 0:
+            comp = [j for j in seen if np.isfinite(dur[j]) and dur[i] / duration_ratio <= dur[j] <= dur[i] * duration_ratio]
+            if len(comp) >= min_runs:
+                pool = comp
+        recent = pool[-n:] if n > 0 else pool
+        clean = [j for j in recent if not out[j]]
+        use = clean if len(clean) >= min_runs else recent
+        if len(use) >= max(min_runs, 1):
+            x = v[use]
+            med[i] = float(np.median(x))
+            mad[i] = float(np.median(np.abs(x - med[i])))
+            if np.isfinite(v[i]):
+                out[i] = bool(v[i] > med[i] + max(outlier_pct, outlier_mads * MAD_TO_SD * mad[i]))
+        if np.isfinite(v[i]):
+            seen.append(i)
+    return med, mad, out

@@ -50,6 +50,8 @@ def _row_dict(row: Any, sources: list[dict[str, Any]]) -> dict[str, Any]:
         "avg_hr_bpm": row.avg_hr_bpm,
         "max_hr_bpm": row.max_hr_bpm,
         "has_gps": bool(row.has_gps),
+        # False: the file gave no real date; left out of the analysis until `heavylegs set-start`.
+        "time_known": bool(row.time_known),
         "parent_id": row.parent_id,
         "strava_id": row.strava_id,
         "sources": sources,

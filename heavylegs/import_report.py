@@ -18,6 +18,8 @@ class FileOutcome:
 @dataclass
 class ImportReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
+    # Most bytes of file content the importer held at once (its window, see Importer.run).
+    window_peak_bytes: int = 0
 
     def add(self, outcome: FileOutcome) -> None:
         self.outcomes.append(outcome)
@@ -55,7 +57,6 @@ class ImportReport:
             "duplicates": self.duplicates,
             "skipped": self.skipped,
             "failed": self.failed,
+            "warnings": self.warnings,  # always present, like skipped and failed
         }
-        if self.warnings:
-            out["warnings"] = self.warnings
         return out

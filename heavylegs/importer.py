@@ -10,11 +10,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import zlib
-from collections import deque
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -22,48 +19,31 @@ from typing import Any, Callable, Iterator, Sequence
 from sqlalchemy import Engine, select
 
 from heavylegs.import_report import FileOutcome, ImportReport
+from heavylegs.importer_window import WINDOW_BYTES, Window, in_process
+from heavylegs.import_worker import Decoded, decode_job, ready
 from heavylegs.settings import Settings
 from heavylegs.store.activities import SourceRef, add_source, apply_hints, get_or_create_athlete, store_activity
+from heavylegs.store.db import read
 from heavylegs.store.matching import MatchRules
 from heavylegs.store.raw import record_outcome, store_raw
-from heavylegs.store.streams import encode_streams
 from heavylegs.store.tables import activity_sources, file_outcomes
-from ingest.decode import decode_safely
-from ingest.errors import IngestError
+from ingest.errors import IngestError, NotAnActivity
 from ingest.limits import Limits
 from ingest.walk import Item, iter_items, load_bytes
 
 Progress = Callable[[int, "int | None", str], None]
 IN_PROCESS_FIRST = 4  # small batches (a service scan) never pay for a process pool
-
-
-@dataclass
-class Decoded:
-    """A worker's answer for one file, with the expensive encodings done off the writer."""
-
-    status: str  # ok | skipped | failed
-    reason: str | None
-    activities: list[Any]
-    blobs: list[list[bytes]]
-    raw_z: bytes | None
-
-
-def decode_job(data: bytes, fmt: str | None, hints: dict[str, Any], default_tz: str) -> Decoded:
-    status, payload = decode_safely(data, fmt, hints, default_tz)
-    if status != "ok":
-        return Decoded(status, payload, [], [], None)
-    try:
-        blobs = [[encode_streams(a.streams, 1)] + [encode_streams(leg.streams, 1) for leg in a.legs] for a in payload]
-        return Decoded("ok", None, payload, blobs, zlib.compress(data, 1))
-    except (ValueError, TypeError, OverflowError) as exc:  # a decoder bug must cost one file, not the batch
-        return Decoded("failed", f"could not store the decoded streams: {type(exc).__name__}: {exc}"[:200], [], [], None)
+# A batch known to hold fewer files than this is decoded in this process: starting the
+# pool (forkserver, workers importing numpy and the decoders) costs more than the second
+# core saves. Measured with benchmarks/bench_startup.py (its break-even table).
+POOL_MIN_FILES = 32
 
 
 class _Known:
     """What the store already holds, loaded once so a re-import touches no decoder."""
 
     def __init__(self, engine: Engine) -> None:
-        with engine.connect() as conn:
+        with read(engine) as conn:
             rows = conn.execute(select(activity_sources.c.sha256, activity_sources.c.ref, activity_sources.c.activity_id).where(activity_sources.c.kind == "file"))
             self.activity: dict[str, int] = {}
             self.refs: set[tuple[str, str]] = set()
@@ -77,6 +57,7 @@ class Importer:
     def __init__(self, engine: Engine, settings: Settings, athlete: str, source_id: int | None = None, workers: int | None = None) -> None:
         self.engine = engine
         self.limits = Limits.from_mapping(settings.section("import"))
+        self.window_limit = max(int(settings.get("import.window_bytes", WINDOW_BYTES) or WINDOW_BYTES), self.limits.max_file_bytes)
         self.rules = MatchRules.from_settings(settings.section("dedup"))
         self.default_tz = str(settings.athlete(athlete).get("timezone") or settings.get("import.default_timezone", "UTC"))
         self.source_id = source_id
@@ -87,15 +68,32 @@ class Importer:
         self.known = _Known(engine)
         self._pool: ProcessPoolExecutor | None = None
         self._decoded_in_process = 0
+        self.batch_size: int | None = None  # files in this batch, when listed up front
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        # forkserver: safe even when the caller (the service) runs threads. It imports the
+        # light worker module once; the workers fork from it warm.
+        ctx = get_context("forkserver")
+        ctx.set_forkserver_preload(["heavylegs.import_worker"])
+        pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        pool.submit(ready)  # the workers start now, while this process decodes the first files
+        return pool
 
     def _decode(self, data: bytes, item: Item) -> Future[Decoded] | Decoded:
-        if self.workers <= 1 or self._decoded_in_process < IN_PROCESS_FIRST:
+        small = self.batch_size is not None and self.batch_size < POOL_MIN_FILES
+        if self.workers <= 1 or small or self._decoded_in_process < IN_PROCESS_FIRST:
+            if self._pool is None and self.workers > 1 and not small and self.batch_size is not None:
+                self._pool = self._start_pool()
             self._decoded_in_process += 1
             return decode_job(data, item.fmt, item.hints, self.default_tz)
         if self._pool is None:
-            # forkserver: safe even when the caller (the service) runs threads.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("forkserver"))
-        return self._pool.submit(decode_job, data, item.fmt, item.hints, self.default_tz)
+            self._pool = self._start_pool()
+        try:
+            return self._pool.submit(decode_job, data, item.fmt, item.hints, self.default_tz)
+        except BrokenProcessPool:  # a worker died since the last result: files in flight retry in _result
+            self._pool.shutdown(wait=False)
+            self._pool = self._start_pool()
+            return self._pool.submit(decode_job, data, item.fmt, item.hints, self.default_tz)
 
     def _prepare(self, item: Item) -> tuple[FileOutcome | None, bytes | None, str | None]:
         """An outcome decided without decoding, or the bytes and sha256 to decode."""
@@ -106,7 +104,8 @@ class Importer:
         try:
             data = load_bytes(item, self.limits)
         except IngestError as exc:
-            return FileOutcome(item.display, "failed", exc.reason), None, None
+            # A FIFO or device swapped in after the walk looked is skipped, like one seen there.
+            return FileOutcome(item.display, "skipped" if isinstance(exc, NotAnActivity) else "failed", exc.reason), None, None
         sha = hashlib.sha256(data).hexdigest()
         if sha in self.known.activity:
             act = self.known.activity[sha]
@@ -170,13 +169,25 @@ class Importer:
         return Decoded("failed", "the decoder process died on this file (out of memory or a crash)", [], [], None)
 
     def run(self, items: Iterator[Item], progress: Progress | None = None, total: int | None = None) -> ImportReport:
+        """Decode ahead in a window bounded by count (3 per worker) and by bytes
+        (``import.window_bytes``, see importer_window), write in order."""
         report = ImportReport()
-        window: deque[tuple[Item, str, bytes, Future[Decoded] | Decoded]] = deque()
-        max_window = max(2, self.workers * 3)
+        window = Window(self.window_limit, max(2, self.workers * 3), self.limits)
 
         def drain_one() -> None:
-            item, sha, data, job = window.popleft()
-            finish(self._write(item, sha, self._result(job, data, item)))
+            e = window.pop()
+            finish(self._write(e.item, e.sha, self._result(e.job, e.data, e.item)))
+
+        def decode(data: bytes, item: Item) -> Future[Decoded] | Decoded:
+            if in_process(len(data), self.window_limit):
+                return decode_job(data, item.fmt, item.hints, self.default_tz)
+            try:
+                return self._decode(data, item)
+            except BrokenProcessPool:  # a worker died since the last submit: a fresh pool takes it
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)
+                    self._pool = None
+                return self._decode(data, item)
 
         def finish(outcome: FileOutcome) -> None:
             report.add(outcome)
@@ -185,13 +196,15 @@ class Importer:
 
         try:
             for item in items:
+                while window.full_for(item):
+                    drain_one()
                 outcome, data, sha = self._prepare(item)
                 if outcome is not None:
                     finish(outcome)
                     continue
                 assert data is not None and sha is not None
                 # A same-sha file twice in one batch must not be decoded twice.
-                if any(s == sha for _, s, _, _ in window):
+                if window.has(sha):
                     while window:
                         drain_one()
                     outcome, data, sha = self._prepare(item)
@@ -199,12 +212,12 @@ class Importer:
                         finish(outcome)
                         continue
                     assert data is not None and sha is not None
-                window.append((item, sha, data, self._decode(data, item)))
-                while len(window) >= max_window:
-                    drain_one()
+                window.push(item, sha, data, decode(data, item))
+                data = None  # the window holds it: this name must not keep it alive once written
             while window:
                 drain_one()
         finally:
+            report.window_peak_bytes = window.peak
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
         return report
@@ -224,15 +237,23 @@ def import_paths(
     importer = Importer(engine, settings, athlete, source_id, workers)
     limits = importer.limits
     items, total = _counted(iter_items(list(paths), limits))
+    importer.batch_size = total
     return importer.run(items, progress, total)
 
 
 def _counted(items: Iterator[Item]) -> tuple[Iterator[Item], int | None]:
-    """Plain files are listed up front for a progress total. Archive members carry their
-    bytes, so at the first one listing stops and the rest streams (memory stays flat)."""
+    """Plain files are listed up front for a progress total. At the first archive member
+    listing stops and the rest streams (a member is read from its open archive)."""
     listed: list[Item] = []
     for item in items:
         listed.append(item)
-        if item.payload is not None:
-            return itertools.chain(listed, items), None
+        if item.payload is not None or item.load is not None:
+            return itertools.chain(_handed_over(listed), items), None
     return iter(listed), len(listed)
+
+
+def _handed_over(listed: list[Item]) -> Iterator[Item]:
+    """The listed items, each let go once handed over: the list must not keep a member's bytes."""
+    listed.reverse()
+    while listed:
+        yield listed.pop()

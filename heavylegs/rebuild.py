@@ -1,20 +1,25 @@
 """Rebuild derived rows from the original bytes kept in ``raw_files``.
 
 Activity ids, names and source links stay; summaries, laps and streams are
-decoded again with the current decoders (useful after an upgrade).
+decoded again with the current decoders and plausibility rules (useful after
+an upgrade). A start the user set with ``heavylegs set-start`` stays; a file
+that is no activity by today's rules has its activities removed.
 """
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
+from heavylegs.metrics.tables import activity_metrics
 from heavylegs.settings import Settings
-from heavylegs.store.activities import SourceRef, mark_dirty, replace_legs, summary_values
-from heavylegs.store.raw import load_raw
+from heavylegs.store.activities import SourceRef, delete_activity, mark_dirty, replace_legs, summary_values
+from heavylegs.store.raw import load_raw, record_outcome
+from heavylegs.store.start import keep_user_start
 from heavylegs.store.tables import activities, activity_sources, raw_files
 from ingest.decode import decode_safely
+from ingest.fit.clock import CLOCK_SET_UNIX
 from ingest.model import Activity
 
 
@@ -39,11 +44,17 @@ def _pair(owners: list[Any], decoded: list[Activity]) -> list[tuple[Any, Activit
     return out
 
 
+def _family(conn: Connection, activity_id: int) -> list[int]:
+    """The activity and its legs."""
+    legs = conn.execute(select(activities.c.id).where(activities.c.parent_id == activity_id)).scalars()
+    return [activity_id, *(int(i) for i in legs)]
+
+
 def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
     default_tz = str(settings.get("import.default_timezone", "UTC"))
     with engine.connect() as conn:
         shas = [r[0] for r in conn.execute(select(raw_files.c.sha256))]
-    rebuilt, failed = 0, []
+    rebuilt, failed, removed = 0, [], []
     for sha in shas:
         with engine.begin() as conn:
             data = load_raw(conn, sha)
@@ -51,14 +62,26 @@ def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
             if data is None or not owners:
                 continue
             status, payload = decode_safely(data, None, {}, default_tz)
+            if status == "skipped":
+                # Stored by an earlier version, but not an activity by today's rules (junk bytes).
+                for row in owners:
+                    delete_activity(conn, int(row.id))
+                    removed.append({"id": int(row.id), "sha256": sha, "reason": payload})
+                record_outcome(conn, sha, "skipped", payload, sha)
+                continue
             if status != "ok":
                 failed.append({"sha256": sha, "reason": payload})
                 continue
             for row, act in _pair(owners, payload):
+                if not act.time_known and row.time_known and row.start_ts >= CLOCK_SET_UNIX:
+                    # The user set this start (heavylegs set-start): the file still cannot say it.
+                    keep_user_start(act, row.start_ts, row.utc_offset_s)
                 values = summary_values(act)
                 values.pop("name")  # a user- or export-given name outlives the decoder
                 if act.timezone is None and row.timezone:
                     values.pop("timezone")
+                if not act.time_known:
+                    conn.execute(delete(activity_metrics).where(activity_metrics.c.activity_id.in_(_family(conn, int(row.id)))))
                 conn.execute(
                     update(activities).where(activities.c.id == row.id).values(**values, revision=row.revision + 1, updated_ts=time.time())
                 )
@@ -69,4 +92,4 @@ def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
                 replace_legs(conn, row.athlete_id, row.id, act.legs, SourceRef("file", ref or sha, sha, row.format))
                 mark_dirty(conn, row.athlete_id)
                 rebuilt += 1
-    return {"files": len(shas), "rebuilt": rebuilt, "failed": failed}
+    return {"files": len(shas), "rebuilt": rebuilt, "failed": failed, "removed": removed}

@@ -1,31 +1,46 @@
 """The one place that reads the environment and the config files.
 
 Precedence, lowest first: ``config/default.toml``, the user's TOML file
-(``--config`` or ``HEAVYLEGS_CONFIG``), then environment variables and CLI
-options. Everything else in heavylegs receives a ``Settings`` object.
+(``--config`` or ``HEAVYLEGS_CONFIG``), then environment variables, then CLI
+options. The merged result is validated once, at start, into the typed, frozen
+``ConfigFile`` (``heavylegs.settings_schema``): an unknown key or a bad value is
+a ``ConfigError`` naming its key path. Everything else in heavylegs receives a
+``Settings`` and reads its own section from ``settings.cfg``.
+
+``get("a.b")``, ``section()`` and ``athlete()`` are kept for code not yet moved
+to ``settings.cfg``; they read the same validated data as the dict it was
+written as (so stored settings hashes do not change).
 """
 from __future__ import annotations
 
 import copy
+import functools
+import logging
 import os
 import tomllib
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import platformdirs
+from pydantic import BaseModel, ValidationError
 
 from config import DEFAULT_TOML
+from heavylegs.settings_errors import ConfigError, describe_errors
+from heavylegs.settings_schema import CHANNEL_KINDS, RENAMED_KEYS, AthleteSection, ConfigFile
+
+__all__ = ["ConfigError", "Settings", "load_settings", "apply_renames"]
 
 ENV_DATA_DIR = "HEAVYLEGS_DATA_DIR"
 ENV_DB = "HEAVYLEGS_DB"
 ENV_CONFIG = "HEAVYLEGS_CONFIG"
 ENV_SECRET_KEY = "HEAVYLEGS_SECRET_KEY"
 
-
-class ConfigError(Exception):
-    pass
+log = logging.getLogger(__name__)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -48,46 +63,135 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
 
 
+def _deprecated(old: str, new: str, where: str) -> None:
+    message = f"{where}: config key {old} is deprecated, use {new}"
+    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    log.warning("%s", message)
+
+
+def apply_renames(raw: dict[str, Any], where: str, renamed: dict[str, str] | None = None) -> dict[str, Any]:
+    """``raw`` (one layer: a user file) with renamed keys moved to their new path, warning for each.
+
+    Applied per layer, before merging, so a user's old key still beats the
+    default of the new one. When a file sets both, the new name wins.
+    """
+    out = copy.deepcopy(raw)
+    for old, new in (RENAMED_KEYS if renamed is None else renamed).items():
+        *old_head, old_last = old.split(".")
+        node: Any = out
+        for part in old_head:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or old_last not in node:
+            continue
+        value = node.pop(old_last)
+        _deprecated(old, new, where)
+        *new_head, new_last = new.split(".")
+        target = out
+        for part in new_head:
+            target = target.setdefault(part, {})
+        target.setdefault(new_last, value)
+    return out
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    *head, last = dotted.split(".")
+    for part in head:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
+@functools.cache
+def _undeclared_defaults() -> tuple[tuple[str, ...], ...]:
+    """Keys of default.toml that have no field yet (a developer's slip, which tests/test_config_files.py
+    catches): they are dropped with a warning rather than refusing every start."""
+    try:
+        ConfigFile.model_validate(_read_toml(DEFAULT_TOML))
+    except ValidationError as exc:
+        paths = tuple(tuple(str(p) for p in e["loc"]) for e in exc.errors() if e["type"] == "extra_forbidden")
+        for path in paths:
+            log.warning("config/default.toml key %s has no field in heavylegs/settings_schema*.py", ".".join(path))
+        return paths
+    return ()
+
+
+def _without(data: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    for *head, last in paths:
+        node: Any = out
+        for part in head:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return out
+
+
+def validate(data: dict[str, Any], where: str = "") -> ConfigFile:
+    """The merged TOML as a ``ConfigFile``; a ConfigError naming every bad key path otherwise."""
+    undeclared = _undeclared_defaults()
+    try:
+        return ConfigFile.model_validate(_without(data, undeclared) if undeclared else data)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, where, ConfigFile, frozenset(CHANNEL_KINDS))) from None
+
+
 @dataclass
 class Settings:
-    """Merged configuration plus the resolved data directory and database URL."""
+    """Validated configuration (``cfg``, typed) plus the resolved data directory and database URL."""
 
     data: dict[str, Any]
     data_dir: Path
     db_url: str
     config_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    cfg: ConfigFile = field(init=False, repr=False)
 
-    def get(self, dotted: str, default: Any = None) -> Any:
-        node: Any = self.data
-        for part in dotted.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+    def __post_init__(self) -> None:
+        self.cfg = validate(self.data, str(self.config_path or ""))
 
-    def section(self, dotted: str) -> dict[str, Any]:
-        value = self.get(dotted, {})
-        return value if isinstance(value, dict) else {}
+    # ---- typed helpers every component shares --------------------------------
+    def athlete_cfg(self, name: str) -> AthleteSection:
+        """``[athlete]`` with ``[athletes.<name>]`` applied, typed."""
+        over = self.cfg.athletes.get(name)
+        if over is None:
+            return self.cfg.athlete
+        return self.cfg.athlete.model_copy(update=over.model_dump(exclude_none=True))
 
-    def athlete(self, name: str) -> dict[str, Any]:
-        """``[athlete]`` defaults overridden by ``[athletes.<name>]``."""
-        return _merge(self.section("athlete"), self.section(f"athletes.{name}"))
+    def import_zone(self, name: str) -> str:
+        """The athlete's time zone name, the ONE rule for every use of an athlete's zone.
+
+        ``timezone`` of ``[athletes.<name>]``, else of ``[athlete]``, else
+        ``import.default_timezone``. The importer and ``rebuild`` give it to files
+        with no UTC offset and no GPS; ``athlete_zone``/``athlete_today`` use it for
+        the athlete's local date, quiet hours and the digest.
+        """
+        return self.athlete_cfg(name).timezone or self.cfg.import_.default_timezone
 
     def athlete_zone(self, name: str) -> ZoneInfo:
-        """The athlete's time zone (``timezone`` of ``[athletes.<name>]``, else ``[athlete]``, else UTC)."""
-        tz_name = str(self.athlete(name).get("timezone") or "UTC")
-        try:
-            return ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"athlete {name}: unknown timezone {tz_name!r}") from exc
+        """The athlete's time zone (see ``import_zone``); names were checked at load."""
+        return ZoneInfo(self.import_zone(name))
+
+    def athlete_today(self, name: str, now: datetime | None = None) -> date:
+        """The athlete's current local date: ``now`` (aware; default the clock) in their zone."""
+        zone = self.athlete_zone(name)
+        return (now or datetime.now(zone)).astimezone(zone).date()
+
+    def configured_zones(self) -> list[str]:
+        """Every athlete's zone name, the default athlete's first, without repeats."""
+        zones = [self.import_zone(self.default_athlete)]
+        for name in sorted(self.cfg.athletes):
+            if self.import_zone(name) not in zones:
+                zones.append(self.import_zone(name))
+        return zones
 
     @property
     def default_athlete(self) -> str:
-        return str(self.get("athlete.default", "me"))
+        return self.cfg.athlete.default
 
-    def secret(self, section: dict[str, Any], key: str) -> str:
-        """A secret from ``key``, ``key_file`` or ``key_env`` (an env var name) of a config table."""
+    def secret(self, section: Mapping[str, Any] | BaseModel, key: str) -> str:
+        """A secret from ``key``, ``key_file`` or ``key_env`` (an env var name) of a config table or typed section."""
+        if isinstance(section, BaseModel):
+            section = section.model_dump(by_alias=True)
         direct = section.get(key)
         if direct:
             return str(direct)
@@ -107,14 +211,31 @@ class Settings:
         return self.env.get(ENV_SECRET_KEY) or None
 
     def with_overrides(self, dotted: dict[str, Any]) -> "Settings":
+        """A copy with ``{"a.b": value}`` set (renamed keys accepted), validated again."""
         data = copy.deepcopy(self.data)
         for key, value in dotted.items():
-            node = data
-            *head, last = key.split(".")
-            for part in head:
-                node = node.setdefault(part, {})
-            node[last] = value
+            new = RENAMED_KEYS.get(key)
+            if new is not None:
+                _deprecated(key, new, "override")
+            _set_dotted(data, new or key, value)
         return Settings(data, self.data_dir, self.db_url, self.config_path, self.env)
+
+    # ---- compatibility: the untyped views, for code not yet on ``cfg`` -------
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def section(self, dotted: str) -> dict[str, Any]:
+        value = self.get(dotted, {})
+        return value if isinstance(value, dict) else {}
+
+    def athlete(self, name: str) -> dict[str, Any]:
+        """``[athlete]`` defaults overridden by ``[athletes.<name>]``, as a dict."""
+        return _merge(self.section("athlete"), self.section(f"athletes.{name}"))
 
 
 def load_settings(
@@ -123,14 +244,19 @@ def load_settings(
     db: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> Settings:
-    """Resolve settings: explicit arguments beat the environment, which beats files."""
+    """Resolve settings: explicit arguments beat the environment, which beats files.
+
+    Raises ConfigError (naming the key path) for a missing or invalid file, an
+    unknown key or a bad value.
+    """
     env = dict(os.environ if environ is None else environ)
     data = _read_toml(DEFAULT_TOML)
     cfg_path = config or env.get(ENV_CONFIG) or None
     path = Path(cfg_path).expanduser() if cfg_path else None
     if path is not None:
-        data = _merge(data, _read_toml(path))
-    ddir = data_dir or env.get(ENV_DATA_DIR) or data["storage"].get("data_dir") or platformdirs.user_data_dir("heavylegs")
+        data = _merge(data, apply_renames(_read_toml(path), str(path)))
+    storage = validate(data, str(path or "")).storage  # bad values fail here, before they are used
+    ddir = data_dir or env.get(ENV_DATA_DIR) or storage.data_dir or platformdirs.user_data_dir("heavylegs")
     ddir_path = Path(ddir).expanduser().resolve()
-    url = db or env.get(ENV_DB) or data["storage"].get("db") or f"sqlite:///{ddir_path / 'heavylegs.db'}"
+    url = db or env.get(ENV_DB) or storage.db or f"sqlite:///{ddir_path / 'heavylegs.db'}"
     return Settings(data=data, data_dir=ddir_path, db_url=url, config_path=path, env=env)

@@ -6,14 +6,16 @@ reason, and the rest of the archive still imports.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
 import zipfile
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
-from ingest.errors import DecodeError, HostileInput
+from ingest.errors import DecodeError, HostileInput, NotAnActivity
+from ingest.files import open_regular
 from ingest.limits import Limits
 from ingest.strava_csv import read_hints
 
@@ -29,7 +31,8 @@ def unsafe_member(name: str) -> bool:
     return ".." in norm.split("/") or posixpath.normpath(norm).startswith("..")
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]) -> bytes:
+def _check_member(info: zipfile.ZipInfo, limits: Limits) -> None:
+    """Refusals decided from the member's header, before inflating anything."""
     if info.flag_bits & 0x1:
         raise DecodeError("member is encrypted")
     if info.file_size > limits.max_file_bytes:
@@ -37,6 +40,10 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, bud
     ratio = info.file_size / max(info.compress_size, 1)
     if ratio > limits.max_compression_ratio and info.file_size > 1 << 20:
         raise HostileInput(f"compression ratio {ratio:.0f}:1 is over the limit of {limits.max_compression_ratio:.0f}:1 (zip bomb?)")
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]) -> bytes:
+    _check_member(info, limits)
     cap = min(limits.max_file_bytes, budget[0])
     try:
         with zf.open(info) as fh:
@@ -50,11 +57,27 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, bud
 
 
 def iter_zip(display: str, source: Path | bytes, limits: Limits, depth: int = 1, budget: list[int] | None = None) -> Iterator["Item"]:
-    from ingest.walk import Item, classify, is_appledouble
+    from ingest.walk import Item
 
     budget = budget if budget is not None else [limits.max_archive_bytes]
+    with contextlib.ExitStack() as stack:
+        try:
+            # A path is opened only as a regular file: a FIFO named x.zip must not block.
+            fh = io.BytesIO(source) if isinstance(source, bytes) else stack.enter_context(open_regular(source))
+        except NotAnActivity as exc:
+            yield Item(display, skip=exc.reason)
+            return
+        except DecodeError as exc:
+            yield Item(display, error=exc)
+            return
+        yield from _members(display, source, fh, limits, depth, budget)
+
+
+def _members(display: str, source: Path | bytes, fh: BinaryIO, limits: Limits, depth: int, budget: list[int]) -> Iterator["Item"]:
+    from ingest.walk import Item, classify, is_appledouble
+
     try:
-        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+        zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         yield Item(display, error=DecodeError(f"not a valid zip archive: {exc}"))
         return
@@ -89,14 +112,35 @@ def iter_zip(display: str, source: Path | bytes, limits: Limits, depth: int = 1,
             if not (fmt or is_zip):
                 continue
             try:
+                if not is_zip:
+                    _check_member(info, limits)
+                    # Inflated only when the importer asks (after making room in its window).
+                    yield Item(inner, fmt, gz, hints=hints.get(name.lower(), {}), load=_loader(zf, source, info, limits, budget),
+                               size=info.file_size, inflates=True)
+                    continue
                 data = _read_member(zf, info, limits, budget)
             except (DecodeError, HostileInput) as exc:
                 yield Item(inner, fmt, gz, error=exc)
                 continue
-            if is_zip:
-                if depth >= limits.max_nesting:
-                    yield Item(inner, error=HostileInput(f"archives nested deeper than {limits.max_nesting} levels"))
-                else:
-                    yield from iter_zip(inner, data, limits, depth + 1, budget)
-                continue
-            yield Item(inner, fmt, gz, payload=data, hints=hints.get(name.lower(), {}))
+            if depth >= limits.max_nesting:
+                yield Item(inner, error=HostileInput(f"archives nested deeper than {limits.max_nesting} levels"))
+            else:
+                yield from iter_zip(inner, data, limits, depth + 1, budget)
+
+
+def _loader(zf: zipfile.ZipFile, source: Path | bytes, info: zipfile.ZipInfo, limits: Limits, budget: list[int]) -> Callable[[], bytes]:
+    """Reads the member from the open archive; if that was closed meanwhile (the caller
+    collected every item first), from the archive opened again."""
+
+    def load() -> bytes:
+        if zf.fp is not None:
+            return _read_member(zf, info, limits, budget)
+        with contextlib.ExitStack() as stack:
+            fh = io.BytesIO(source) if isinstance(source, bytes) else stack.enter_context(open_regular(source))
+            try:
+                again = stack.enter_context(zipfile.ZipFile(fh))
+                return _read_member(again, again.getinfo(info.filename), limits, budget)
+            except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+                raise DecodeError(f"archive changed while being read: {exc}") from exc
+
+    return load

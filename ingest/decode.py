@@ -7,6 +7,7 @@ from typing import Any
 from ingest.errors import DecodeError, IngestError, NotAnActivity
 from ingest.finalize import finalize
 from ingest.model import Activity
+from ingest.plausible import has_plausible_sample
 
 # UTF-16 doubles the bytes: 8 KB still holds a long prolog and the root element.
 _HEAD = 8192
@@ -74,7 +75,12 @@ def decode_bytes(data: bytes, fmt: str | None, *, hints: dict[str, Any] | None =
     if not acts:
         # The importer would otherwise store nothing and report the file as a duplicate.
         raise NotAnActivity("no activity data")
-    return [finalize(a, hints or {}, default_tz) for a in acts]
+    done = [finalize(a, hints or {}, default_tz) for a in acts]
+    kept = [a for a in done if has_plausible_sample(a)]
+    if not kept:
+        # A handful of bytes with one timestamp (or only sentinels) is not a recording.
+        raise NotAnActivity("no plausible samples (no two timed samples with a value, no dated totals)")
+    return kept
 
 
 def _bug_reason(exc: BaseException) -> str:

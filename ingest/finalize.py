@@ -1,5 +1,5 @@
-"""Derived fields every decoder leaves to one place: totals, moving time,
-heart-rate summary, time zone, and names/sports from export hints."""
+"""Derived fields every decoder leaves to one place: plausible samples, totals,
+moving time, heart-rate summary, time zone, and names/sports from export hints."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from ingest.model import Activity
 from ingest.geo import path_length_m
-
-PAUSE_SPEED_MPS = 0.5
-MAX_GAP_S = 30.0
+from ingest.model import Activity
+from ingest.plausible import check_future, clean_hr, clean_speed, clean_times
+from ingest.reconcile import reconcile, reconcile_hr
+from ingest.tzsnap import snap_offset
 
 
 @lru_cache(maxsize=1)
@@ -38,34 +38,36 @@ def offset_in(tz_name: str, when: datetime) -> int | None:
     return None if off is None else int(off.total_seconds())
 
 
-def moving_seconds(time_s: np.ndarray, speed_mps: np.ndarray | None, distance_m: np.ndarray | None) -> float | None:
-    """Seconds spent at >= 0.5 m/s, each gap counted up to 30 s (a paused watch writes no samples)."""
-    if time_s.shape[0] < 2:
+def _first_zone(act: Activity) -> str | None:
+    lat, lon = act.streams.lat_deg, act.streams.lon_deg
+    if lat is None or lon is None:
         return None
-    dt = np.diff(time_s)
-    if speed_mps is not None and np.isfinite(speed_mps).any():
-        v = speed_mps[1:]
-    elif distance_m is not None and np.isfinite(distance_m).any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.diff(distance_m) / dt
-    else:
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
         return None
-    ok = np.isfinite(v) & (v >= PAUSE_SPEED_MPS) & (dt > 0)
-    return float(np.minimum(dt[ok], MAX_GAP_S).sum())
+    i = int(np.argmax(ok))
+    return timezone_at(lat[i], lon[i])
 
 
 def _fill_timezone(act: Activity, default_tz: str) -> None:
-    if act.utc_offset_s is not None:
+    if not act.time_known:
+        # No real date: an offset would only pretend to know the local day.
+        act.utc_offset_s, act.tz_source = act.utc_offset_s or 0, act.tz_source or "default"
         return
-    lat, lon = act.streams.lat_deg, act.streams.lon_deg
+    if act.utc_offset_s is not None:
+        # The file's own offset, snapped to one a zone has (the GPS zone's when close).
+        zone = act.timezone or _first_zone(act)
+        zone_off = offset_in(zone, act.start_utc) if zone else None
+        snapped = snap_offset(act.utc_offset_s, act.start_utc, zone_off)
+        if zone_off is not None and snapped == zone_off:
+            act.timezone = act.timezone or zone
+        act.utc_offset_s = snapped
+        return
     tz = act.timezone
     source = "file" if tz else None
-    if tz is None and lat is not None and lon is not None:
-        ok = np.isfinite(lat) & np.isfinite(lon)
-        if ok.any():
-            i = int(np.argmax(ok))
-            tz = timezone_at(lat[i], lon[i])
-            source = "coordinates" if tz else None
+    if tz is None:
+        tz = _first_zone(act)
+        source = "coordinates" if tz else None
     if tz is None:
         tz, source = default_tz, "default"
     act.timezone = tz
@@ -76,6 +78,16 @@ def _fill_timezone(act: Activity, default_tz: str) -> None:
 
 
 def finalize(act: Activity, hints: dict[str, Any], default_tz: str) -> Activity:
+    """Clean samples to physical bounds, derive missing totals, reconcile them with the
+    samples, and settle the time zone; notes name whatever was dropped or replaced."""
+    if hints.get("name") and not act.name:
+        act.name = hints["name"]
+    if hints.get("sport") and act.sport in (None, "", "other", "generic"):
+        act.sport = hints["sport"]  # before the checks: the sport sets the bounds
+    notes = check_future(act)
+    notes += clean_times(act)
+    clean_hr(act.streams)
+    notes += clean_speed(act)
     s = act.streams
     n = len(s)
     if (not act.elapsed_s or act.elapsed_s <= 0) and n >= 2:
@@ -85,22 +97,14 @@ def finalize(act: Activity, hints: dict[str, Any], default_tz: str) -> Activity:
             act.distance_m = float(np.nanmax(s.distance_m))
         elif s.lat_deg is not None and s.lon_deg is not None:
             act.distance_m = path_length_m(s.lat_deg, s.lon_deg) or None
-    if act.moving_s is None:
-        act.moving_s = moving_seconds(s.time_s, s.speed_mps, s.distance_m)
-        if act.moving_s is None:
-            act.moving_s = act.timer_s if act.timer_s else act.elapsed_s
-    if s.hr_bpm is not None:
-        hr = s.hr_bpm[np.isfinite(s.hr_bpm) & (s.hr_bpm > 0)]
-        if hr.size:
-            act.avg_hr_bpm = act.avg_hr_bpm or float(hr.mean())
-            act.max_hr_bpm = act.max_hr_bpm or float(hr.max())
-    if hints.get("name") and not act.name:
-        act.name = hints["name"]
-    if hints.get("sport") and act.sport in (None, "", "other", "generic"):
-        act.sport = hints["sport"]
+    notes += reconcile(act)
+    notes += reconcile_hr(act)
     _fill_timezone(act, default_tz)
-    for leg in act.legs:
+    act.notes.extend(notes)
+    for index, leg in enumerate(act.legs):
         if leg.utc_offset_s is None:
             leg.utc_offset_s, leg.timezone, leg.tz_source = act.utc_offset_s, act.timezone, act.tz_source
         finalize(leg, {}, default_tz)
+        act.notes.extend(f"leg {index + 1}: {note}" for note in leg.notes)
+        leg.notes = []
     return act

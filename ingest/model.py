@@ -64,6 +64,12 @@ class Lap:
     distance_m: float | None = None
     avg_hr_bpm: float | None = None
     max_hr_bpm: float | None = None
+    # What the lap was for, lower case: FIT lap.intensity (active, rest, warmup, cooldown,
+    # recovery, interval, other) or TCX Intensity (active, resting); None when not recorded.
+    intensity: str | None = None
+    # What ended the lap, lower case: FIT lap_trigger (manual, time, distance, position_*,
+    # session_end, ...) or TCX TriggerMethod (manual, distance, location, time, heartrate).
+    trigger: str | None = None
 
 
 @dataclass(slots=True)
@@ -96,6 +102,9 @@ class Activity:
     streams: Streams = field(default_factory=Streams.empty)
     legs: list["Activity"] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # salvage warnings etc.
+    # False when the file gives no real date (a device whose clock was never set):
+    # the activity is kept but left out of the analysis until the user sets its start.
+    time_known: bool = True
 
     @property
     def has_gps(self) -> bool:

@@ -12,6 +12,7 @@ import numpy as np
 from lxml.etree import _Element
 
 from ingest.model import RUNNING_SPORTS, Activity, Lap, Streams
+from ingest.plausible import HR_MAX_BPM, HR_MIN_BPM
 from ingest.xmlmeta import device_from_creator, sport_from_tcx
 from ingest.xmlsafe import local
 from ingest.xmltime import local_offset_s, parse_times, to_datetime
@@ -29,6 +30,8 @@ class RawLap:
     distance_m: float = float("nan")
     avg_hr_bpm: float = float("nan")
     max_hr_bpm: float = float("nan")
+    intensity: str | None = None
+    trigger: str | None = None
 
 
 @dataclass
@@ -52,6 +55,12 @@ def read_lap(el: _Element) -> RawLap:
             lap.timer_s = to_float(child.text)
         elif name == "DistanceMeters":
             lap.distance_m = to_float(child.text)
+        elif name in ("Intensity", "TriggerMethod") and child.text and child.text.strip():
+            label = child.text.strip().lower()[:32]
+            if name == "Intensity":
+                lap.intensity = label
+            else:
+                lap.trigger = label
         elif name in ("AverageHeartRateBpm", "MaximumHeartRateBpm"):
             value = next(iter(child.iter("{*}Value")), None)
             number = to_float(value.text) if value is not None else float("nan")
@@ -90,8 +99,16 @@ def _laps(raw: list[RawLap], starts: np.ndarray, origin: np.datetime64, end_s: f
             distance_m=_opt(lap.distance_m),
             avg_hr_bpm=_opt(lap.avg_hr_bpm),
             max_hr_bpm=_opt(lap.max_hr_bpm),
+            intensity=lap.intensity,
+            trigger=lap.trigger,
         ))
     return laps
+
+
+def _bounded_hr(values: list[float]) -> np.ndarray:
+    """Lap heart rates with the "no data" values (0, 255, anything outside 30-240) as NaN."""
+    hr = np.array(values, dtype=np.float64)
+    return np.where((hr >= HR_MIN_BPM) & (hr <= HR_MAX_BPM), hr, np.nan)
 
 
 def _cadence(pts: np.ndarray, sport: str) -> np.ndarray:
@@ -144,11 +161,11 @@ def build_activity(parts: ActivityParts) -> Activity | None:
     elapsed_s = end_s if end_s else (timer_s or 0.0)
 
     avg_hr, max_hr = hr_summary(streams.hr_bpm)
-    lap_avg = np.array([lap.avg_hr_bpm for lap in parts.laps], dtype=np.float64)
+    lap_avg = _bounded_hr([lap.avg_hr_bpm for lap in parts.laps])
     weighted = np.isfinite(lap_avg) & np.isfinite(lap_timer) & (lap_timer > 0)
     if weighted.any():  # the device's own averages beat ours over a resampled stream
         avg_hr = float(np.average(lap_avg[weighted], weights=lap_timer[weighted]))
-    lap_max = np.array([lap.max_hr_bpm for lap in parts.laps], dtype=np.float64)
+    lap_max = _bounded_hr([lap.max_hr_bpm for lap in parts.laps])
     if np.isfinite(lap_max).any():
         max_hr = float(np.nanmax(lap_max))
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest.model import STREAM_NAMES, Streams
+from ingest.plausible import HR_MAX_BPM, HR_MIN_BPM, PLACEHOLDER_UNIX
 
 # IUGG mean Earth radius; gpxpy's flat-earth constant (10,000.8 km per 90 degrees)
 # implies 6,366.7 km, so totals differ from gpxpy's length_2d by about 0.07 %.
@@ -31,6 +32,8 @@ class Ordered:
 # GPS watch predates 1980 and none will record in the next century.
 EARLIEST = np.datetime64("1980-01-01T00:00:00", "us")
 LATEST = np.datetime64("2100-01-01T00:00:00", "us")
+# Exact dates devices write for "no time" (FIT and GPS epochs...): see ingest.plausible.
+_PLACEHOLDERS = np.array(sorted(PLACEHOLDER_UNIX), dtype="datetime64[s]").astype("datetime64[us]")
 
 
 def order_points(times: np.ndarray, segments: np.ndarray) -> Ordered:
@@ -46,6 +49,11 @@ def order_points(times: np.ndarray, segments: np.ndarray) -> Ordered:
     if implausible.any():
         timed &= ~implausible
         notes.append(f"ignored {int(implausible.sum())} timestamps outside 1980-2099")
+    placeholder = timed & np.isin(times, _PLACEHOLDERS)
+    if placeholder.any():
+        timed &= ~placeholder
+        implausible |= placeholder
+        notes.append(f"ignored {int(placeholder.sum())} placeholder timestamps ({np.datetime_as_string(times[placeholder][0], unit='s')}Z)")
     index = np.flatnonzero(timed)
     dropped = int(times.shape[0] - index.shape[0] - implausible.sum())
     if dropped and index.size:
@@ -121,7 +129,7 @@ def hr_summary(hr: np.ndarray | None) -> tuple[float | None, float | None]:
     """(mean, max) of the heart-rate samples, ignoring gaps; (None, None) without any."""
     if hr is None:
         return None, None
-    finite = hr[np.isfinite(hr)]
+    finite = hr[np.isfinite(hr) & (hr >= HR_MIN_BPM) & (hr <= HR_MAX_BPM)]  # 0, 255: "no data"
     if finite.size == 0:
         return None, None
     return float(finite.mean()), float(finite.max())

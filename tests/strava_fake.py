@@ -6,7 +6,13 @@ refresh token stops working), 401 on expired or unknown access tokens,
 paginated activity lists (ascending when ``after`` is given, as Strava does),
 key_by_type streams, both rate-limit header pairs counted per window on an
 injectable clock, 429 over the limit (such requests still count), push
-subscription CRUD with the callback handshake, and event delivery. Every
+subscription CRUD with the callback handshake (one subscription per
+application), and event delivery. What the webhook checks rely on: a deleted
+activity answers 404 (``remove``), an edited one returns its new values
+(``edit``), and after a revocation (``revoke`` or ``/oauth/deauthorize``)
+every token gets 401 and every refresh 400. ``GET /activities/{id}`` returns
+any activity the fake holds, whatever its athlete, so the receiver's
+ownership check is exercised. Every
 request is recorded so tests can assert which calls were (not) made.
 """
 from __future__ import annotations
@@ -178,6 +184,24 @@ class StravaFake:
             if streams is not None:
                 self.streams[int(summary["id"])] = streams
 
+    def remove(self, activity_id: int) -> None:
+        """The athlete deletes an activity: from now on ``GET /activities/{id}`` answers 404."""
+        with self.lock:
+            self.activities.pop(int(activity_id), None)
+            self.streams.pop(int(activity_id), None)
+
+    def edit(self, activity_id: int, **fields: Any) -> None:
+        """The athlete edits an activity (name, sport_type, type, private...): the API returns the new values."""
+        with self.lock:
+            self.activities[int(activity_id)].update(fields)
+
+    def revoke(self) -> None:
+        """The athlete revokes heavylegs in Strava's settings: every access and refresh token stops working
+        (the API answers 401, the token endpoint 400), as after ``/oauth/deauthorize``."""
+        with self.lock:
+            self.access.clear()
+            self.refresh.clear()
+
     def issue_tokens(self, expires_in: int | None = None, athlete: bool = True) -> dict[str, Any]:
         """A token response, as the token endpoint returns it (also used to seed a connection)."""
         with self.lock:
@@ -326,7 +350,8 @@ class StravaFake:
         def start(a: dict[str, Any]) -> float:
             return datetime.fromisoformat(a["start_date"].replace("Z", "+00:00")).timestamp()
 
-        items = list(self.activities.values())
+        # Only the authenticated athlete's own activities are listed.
+        items = [a for a in self.activities.values() if int((a.get("athlete") or {}).get("id", self.athlete_id)) == self.athlete_id]
         if "after" in query:
             items = [a for a in items if start(a) > float(query["after"])]
         if "before" in query:
@@ -395,3 +420,19 @@ def seed_connection(engine: Any, settings: Any, fake: StravaFake, *, athlete: st
                                                   status="ok", cursor=None if cursor is None else str(cursor), created_ts=time.time())).inserted_primary_key[0]
         save_tokens(conn, settings, int(sid), tokens, scope="read,activity:read_all")
         return conn.execute(select(sources).where(sources.c.id == sid)).first()
+
+
+def seed_subscription(engine: Any, callback_url: str = "http://127.0.0.1/webhooks/strava", *, subscription_id: int = 101,
+                      secret: str = "s3cret-path-" + "x" * 32, verify_token: str = "verify-token") -> str:
+    """A stored push subscription, as ``strava subscribe`` leaves it; returns its callback URL (with the secret path)."""
+    from sqlalchemy import delete, insert
+
+    from heavylegs.strava.subscription import with_path_secret
+    from heavylegs.strava.tables import strava_subscription
+
+    url = with_path_secret(callback_url, secret)
+    with engine.begin() as conn:
+        conn.execute(delete(strava_subscription))
+        conn.execute(insert(strava_subscription).values(id=1, subscription_id=subscription_id, verify_token=verify_token,
+                                                        callback_url=url, created_ts=time.time()))
+    return url

@@ -51,7 +51,10 @@ def test_digest_is_queued_once_a_day_and_reaches_smtp_and_webhook(engine: Engine
         assert (m["load_today"], m["load_yesterday"], m["run_streak"]) == (70.0, 60.0, 42)
         assert m["acwr_ewma"] > 1.0 and [r["fade_pct"] for r in m["runs"]] == [9.0, 3.0]
         assert [a["rule"] for a in m["alerts_24h"]] == ["late_fade"]
-        assert "above your 4-week average" in body["message"] and "late fade (caution)" in body["message"]
+        # 5 x 50 + 60 + 70 = 380 against four weeks of 350: the sentence and the metrics hold the same numbers.
+        assert "was 380, 9% above your average week over the 4 weeks before (350; ratio 1.09)" in body["message"]
+        assert (m["load_7d"], m["weekly_avg_4w"], m["load_ratio"]) == (380, 350, 1.09)
+        assert "late fade (warning)" in body["message"]
         assert "injur" not in body["message"].lower() and "probab" not in body["message"].lower()
 
         [mail] = smtp.messages

@@ -37,7 +37,7 @@ def _settings(settings: Settings, port: int, **extra: object) -> Settings:
 
 def _queue(engine: Engine, settings: Settings) -> str:
     me = add_athlete(engine)
-    add_days(engine, me, [50.0] * 42 + [150.0])  # a spike today: one caution alert
+    add_days(engine, me, [50.0] * 42 + [200.0])  # a spike today (500 / 350 = 1.43): one caution alert
     assert check(engine, settings, NOW).queued == 1
     return str(list_alerts(engine)[0]["id"])
 
@@ -53,13 +53,19 @@ def test_email_is_multipart_with_inline_chart(engine: Engine, settings: Settings
     assert "load spike" in msg["Subject"] and "Caution" in msg["Subject"]
     assert msg.get_content_type() == "multipart/alternative"
     text, related = msg.get_payload()
-    assert text.get_content_type() == "text/plain" and "above your 4-week average" in text.get_content()
+    assert text.get_content_type() == "text/plain"
+    assert "was 500, 43% above your average week over the 4 weeks before (350; ratio 1.43)" in text.get_content()
     assert related.get_content_type() == "multipart/related"
     html, image = related.get_payload()
     assert html.get_content_type() == "text/html" and image.get_content_type() == "image/png"
     assert image.get_payload(decode=True)[:8] == b"\x89PNG\r\n\x1a\n"
     cid = image["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in html.get_content()
+    # On a phone (390 px) the 600 px chart must shrink to the screen, not overflow it.
+    body = html.get_content()
+    img = body[body.index("<img"): body.index(">", body.index("<img"))]
+    assert "max-width:100%" in img and "height:auto" in img
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in body
 
 
 def test_temporary_refusal_then_accepted(engine: Engine, settings: Settings, smtp: SmtpReceiver) -> None:
@@ -92,7 +98,9 @@ def test_550_is_permanent(lite: tuple[Engine, Settings], smtp: SmtpReceiver) -> 
 def test_smtp_auth(lite: tuple[Engine, Settings], password: str, delivered: bool) -> None:
     engine, settings = lite
     with SmtpReceiver(auth=("runner", "right-pw")) as server:
-        s = dataclasses.replace(_settings(settings, server.port, username="runner", password_env="SMTP_PW"), env={"SMTP_PW": password})
+        # A login without TLS is allowed only to a loopback relay, and only when the user says so.
+        plain = _settings(settings, server.port, username="runner", password_env="SMTP_PW").with_overrides({"smtp.allow_plaintext_auth": True})
+        s = dataclasses.replace(plain, env={"SMTP_PW": password})
         _queue(engine, s)
         summary = deliver_due(engine, s, NOW)
         assert summary.delivered == (1 if delivered else 0)

@@ -61,8 +61,8 @@ def test_malformed_quiet_hours_is_a_clear_config_error(value: str) -> None:
 
 
 def test_urgent_severity_from_the_urgent_threshold() -> None:
-    # 42 easy days, then 150 (ratio 1.37, caution) and 600 (2.24): the escalation skips straight to urgent.
-    rows = daily_rows([50.0] * 42 + [150.0, 600.0], date(2024, 1, 1))
+    # 42 easy days, then 200 (7-day sum 500 / 350 = 1.43, caution) and 600 (1050 / 350 = 3.0): straight to urgent.
+    rows = daily_rows([50.0] * 42 + [200.0, 600.0], date(2024, 1, 1))
     found = list(load_spike(rows, SPIKE_CFG, 0))
     assert [(f.severity, f.episode_key.split("#")[-1]) for f in found] == [("caution", "2024-02-12"), ("urgent", "urgent")]
     assert "very steep rise" in found[1].message
@@ -75,7 +75,7 @@ def test_quiet_hours_defer_caution_but_not_urgent(engine: Engine, settings: Sett
         s = only_rule(with_channels(settings, {"name": "hook", "kind": "webhook", "url": hook.url, "secret": "q"},
                                     quiet_hours="22:00-09:00", retry_max_age_h=1, retry_base_s=60, webhook_timeout_s=2),
                       "load_spike").with_overrides({"athlete.timezone": "America/New_York"})
-        add_days(engine, add_athlete(engine, "me"), [50.0] * 42 + [150.0])  # caution
+        add_days(engine, add_athlete(engine, "me"), [50.0] * 42 + [200.0])  # caution (7-day sum 500 / 350)
         add_days(engine, add_athlete(engine, "you"), [50.0] * 42 + [600.0])  # urgent
         night = NOW - timedelta(hours=4)  # 04:00 in New York
         assert check(engine, s, night).queued == 2
@@ -110,7 +110,7 @@ def test_quiet_hours_defer_caution_but_not_urgent(engine: Engine, settings: Sett
 
 def test_flush_with_quiet_off_sends_during_quiet_hours(engine: Engine, settings: Settings) -> None:
     s = only_rule(with_channels(settings, {"name": "log", "kind": "file", "console": False}, quiet_hours="00:00-23:59"), "load_spike")
-    add_days(engine, add_athlete(engine), [50.0] * 42 + [150.0])
+    add_days(engine, add_athlete(engine), [50.0] * 42 + [200.0])
     check(engine, s, NOW)
     assert deliver_due(engine, s, NOW, force=True).deferred == 1
     sent = deliver_due(engine, s, NOW, force=True, quiet=False)

@@ -1,58 +1,97 @@
 """Each rule on histories built in the database, and one alert per episode."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
+import numpy as np
+import pytest
 from sqlalchemy import Engine, delete
+
+from analysis.load_ratio import reentry_plan, weekly_load_ratio
 
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import list_alerts
+from heavylegs.alerts.tables import alerts
 from heavylegs.metrics.tables import daily_metrics
 from heavylegs.settings import Settings
-from tests.test_alerts_support import NOW, TODAY, add_activity, add_athlete, add_days, add_run, add_source, only_rule
+from tests.test_alerts_support import NOW, TODAY, add_activity, add_athlete, add_days, add_run, add_source, daily_rows, only_rule
 
 
 def _alerts(engine: Engine, rule: str) -> list[dict]:
     return sorted((a for a in list_alerts(engine) if a["rule"] == rule), key=lambda a: (a["date"], a["id"]))
 
 
-def test_load_spike_after_28_days_with_escalation(engine: Engine, settings: Settings) -> None:
+def _check_daily(engine: Engine, s: Settings, first: date, last: date) -> None:
+    """One check per day at noon, as the service would run them."""
+    d = first
+    while d <= last:
+        check(engine, s, NOW - (TODAY - d))
+        d += timedelta(days=1)
+
+
+def test_weekly_load_ratio_by_hand() -> None:
+    loads = [50.0] * 49 + [70.0] * 7
+    out = weekly_load_ratio(loads)
+    assert np.isnan(out["ratio"][33]) and out["ratio"][34] == pytest.approx(1.0)  # defined from day 7 + 28 - 1
+    # Day 54: six days at 70 and one at 50 over four reference weeks of 350.
+    assert (out["load_7d"][54], out["weekly_mean"][54]) == (470.0, 350.0)
+    assert out["ratio"][54] == pytest.approx(470 / 350)
+    # Day 55: the reference is days 21..48 (all 50); the peak looks at the 7-day sums ending on days 0..48.
+    assert out["ratio"][55] == pytest.approx(1.4) and out["peak_7d"][55] == 350.0
+    # The peak needs a 7-day sum ending at least 7 days back: day 7 sees only day 0's (50).
+    assert np.isnan(out["peak_7d"][6]) and out["peak_7d"][7] == 50.0 and out["peak_7d"][20] == 350.0
+    plan = reentry_plan(420.0, [0, 1, 2, 8])
+    assert plan.tolist() == pytest.approx([210.0, 231.0, 254.1, 420.0])
+
+
+def test_load_spike_is_one_episode_that_escalates(engine: Engine, settings: Settings) -> None:
     me = add_athlete(engine)
     s = only_rule(settings, "load_spike")
-    # 42 easy days, then a week at three times the load, checked day by day as the
-    # service would. The first days after a cold start have acute >> chronic; the
-    # 28-day history rule must hide them.
-    spike1, spike2 = TODAY - timedelta(days=6), TODAY - timedelta(days=5)
-    rows = add_days(engine, me, [50.0] * 42 + [150.0], end=spike1)
-    assert rows[0]["acwr_ewma"] > 3  # the cold start really does look like a spike
-    day = lambda d: NOW - (TODAY - d)  # noqa: E731 - noon on day d
-    assert check(engine, s, day(spike1)).queued == 1
-    with engine.begin() as conn:
-        conn.execute(delete(daily_metrics))
-    add_days(engine, me, [50.0] * 42 + [150.0] * 7)
-    for d in range(5, -1, -1):
-        check(engine, s, NOW - timedelta(days=d))
+    # 7 easy weeks at 50 a day, then three heavier weeks (70, 85, 100 a day), then easy again.
+    loads = [50.0] * 49 + [70.0] * 7 + [85.0] * 7 + [100.0] * 7 + [50.0] * 14
+    rows = add_days(engine, me, loads)
+    day = lambda i: rows[i]["date"]  # noqa: E731
+    _check_daily(engine, s, day(45), day(len(loads) - 1))
     found = _alerts(engine, "load_spike")
-    # By hand: day 1 of the spike acute 75.0 / chronic 54.6 = 1.37 (caution),
-    # day 2 acute 93.8 / chronic 61.2 = 1.53 (warning): one escalation, then quiet.
+    # By hand: day 54 = 470 / 350 = 1.34 (and 470 > 1.05 x the 8-week peak 350): caution. The ratio then
+    # dips to 1.42 and climbs: day 60 = 565 / 375 = 1.507, the warning. Day 72 is 550 / 483.75 = 1.14; from
+    # day 73 (500 / 496.25 = 1.01) it stays below 1.1, and seven such days close the episode. One episode,
+    # two alerts, never the same level twice.
     assert [(a["date"], a["severity"], a["state"]) for a in found] == [
-        (spike1.isoformat(), "caution", "queued"), (spike2.isoformat(), "warning", "queued")]
-    assert 1.3 <= found[0]["metrics"]["acwr_ewma"] < 1.5
-    assert found[0]["metrics"]["method"] == "EWMA 7/28 (Williams 2017)"
-    assert "above your 4-week average" in found[0]["message"]
-    assert "risk" not in found[0]["message"].lower() and "probab" not in found[0]["message"].lower()
-    assert found[0]["advice"]
-    assert [(d["channel"], d["status"]) for d in found[0]["deliveries"]] == [("local", "pending")]
+        (day(54).isoformat(), "caution", "queued"), (day(60).isoformat(), "warning", "queued")]
+    first, second = found
+    assert first["metrics"] == {"ratio": 1.34, "load_7d": 470, "weekly_avg_4w": 350, "peak_7d_8w": 350,
+                                "method": "sum of the last 7 days / mean of the four 7-day sums before them"}
+    # The sentence shows exactly the numbers of the metrics.
+    assert "was 470, 34% above your average week over the 4 weeks before (350; ratio 1.34)" in first["message"]
+    assert "not a chance of injury" in first["message"] and "probab" not in first["message"].lower()
+    assert second["metrics"]["ratio"] == 1.51 and second["metrics"]["episode_start"] == day(54).isoformat()
+    assert f"kept rising since {day(54).isoformat()} (6 days ago)" in second["message"]
+    assert not any("physiotherapist" in a for a in first["advice"])  # no doctor paragraph for a load caution
+    assert [(d["channel"], d["status"]) for d in first["deliveries"]] == [("local", "pending")]
 
 
 def test_an_episode_first_seen_late_sends_only_its_latest_alert(engine: Engine, settings: Settings) -> None:
     me = add_athlete(engine)
-    add_days(engine, me, [50.0] * 42 + [150.0] * 7)
+    add_days(engine, me, [50.0] * 49 + [70.0] * 7 + [85.0] * 7)
     summary = check(engine, only_rule(settings, "load_spike"), NOW)
     found = _alerts(engine, "load_spike")
     assert [(a["severity"], a["state"]) for a in found] == [("caution", "superseded"), ("warning", "queued")]
     assert summary.queued == 1 and found[0]["deliveries"] == []
     assert "from " + found[1]["date"] + " to " + TODAY.isoformat() in found[1]["message"]
+
+
+def test_an_ordinary_week_with_a_long_sunday_run_raises_nothing(engine: Engine, settings: Settings) -> None:
+    me = add_athlete(engine)
+    week = [0.0, 60.0, 40.0, 60.0, 0.0, 40.0, 200.0]  # the long run on Sunday is half the week's load
+    rows = add_days(engine, me, week * 12)
+    # The EWMA 7/28 ratio swings with the rhythm and crosses the caution line on the Sundays...
+    assert max(r["acwr_ewma"] for r in rows[28:]) >= 1.3
+    check(engine, only_rule(settings, "load_spike", "monotony", "no_rest"), NOW)
+    assert _alerts(engine, "load_spike") == []  # ...the weekly sums do not move
+    ewma = only_rule(settings, "load_spike").with_overrides({"alerts.rules.load_spike.ratio": "ewma"})
+    check(engine, ewma, NOW)  # the old ratio is still there, for comparison
+    assert _alerts(engine, "load_spike") and _alerts(engine, "load_spike")[0]["metrics"]["method"] == "EWMA 7/28 (Williams 2017)"
 
 
 def test_monotony_and_no_rest_episodes(engine: Engine, settings: Settings) -> None:
@@ -61,9 +100,15 @@ def test_monotony_and_no_rest_episodes(engine: Engine, settings: Settings) -> No
     rows = add_days(engine, me, loads)
     # Every full week here has mean/SD >= 2, even the ones holding the rest day.
     assert all(r["monotony"] >= 2.0 for r in rows[6:])
+    check(engine, only_rule(settings, "monotony"), NOW - timedelta(days=30))
+    check(engine, only_rule(settings, "monotony"), NOW)
+    assert [a["date"] for a in _alerts(engine, "monotony")] == [rows[6]["date"].isoformat()]
+    with engine.begin() as conn:
+        conn.execute(delete(alerts))
     check(engine, only_rule(settings, "monotony", "no_rest"), NOW)
-    mono = _alerts(engine, "monotony")
-    assert [a["date"] for a in mono] == [rows[6]["date"].isoformat()]
+    # With no_rest on, the streak days (from its 7th day, index 6) and the 6 days after them are said once,
+    # by no_rest; day 16 is neither (its window holds the rest day of index 10) and is still uniform.
+    assert [a["date"] for a in _alerts(engine, "monotony")] == [rows[16]["date"].isoformat()]
     rest = _alerts(engine, "no_rest")
     # Streak reaches 7 on day index 6; after the rest day (index 10) again on index 17.
     assert [a["date"] for a in rest] == [rows[6]["date"].isoformat(), rows[17]["date"].isoformat()]
@@ -75,19 +120,6 @@ def test_varied_training_is_not_monotonous(engine: Engine, settings: Settings) -
     add_days(engine, me, [100.0, 0.0, 40.0, 80.0, 0.0, 120.0, 30.0] * 4)
     check(engine, only_rule(settings, "monotony", "no_rest"), NOW)
     assert list_alerts(engine) == []
-
-
-def test_comeback_after_a_break(engine: Engine, settings: Settings) -> None:
-    me = add_athlete(engine)
-    rows = add_days(engine, me, [50.0] * 40 + [0.0] * 20 + [70.0] * 10)
-    back = 60
-    expected = next(r for r in rows[back:] if r["acwr_ewma"] >= 1.3)
-    check(engine, only_rule(settings, "comeback"), NOW)
-    found = _alerts(engine, "comeback")
-    assert [a["date"] for a in found] == [expected["date"].isoformat()]
-    assert found[0]["metrics"]["break_days"] == 20
-    assert found[0]["metrics"]["returned_on"] == rows[back]["date"].isoformat()
-    assert found[0]["severity"] == "warning"
 
 
 def test_late_fade_one_alert_per_qualifying_run(engine: Engine, settings: Settings) -> None:
@@ -194,3 +226,16 @@ def test_days_are_the_athletes_local_days(engine: Engine, settings: Settings) ->
     s = only_rule(settings, "no_rest").with_overrides({"athletes.kiwi.timezone": "Pacific/Kiritimati"})
     check(engine, s, NOW)
     assert [a["date"] for a in _alerts(engine, "no_rest")] == [local_today.isoformat()]
+
+
+def test_load_spike_reminder_inside_a_hysteresis_episode() -> None:
+    from heavylegs.alerts.rules import load_spike
+
+    rows = daily_rows([50.0] * 49 + [70.0] * 7 + [85.0] * 7 + [100.0] * 7 + [50.0] * 14, date(2024, 1, 1))
+    cfg = {"caution": 1.3, "warning": 1.5, "urgent": 2.0}
+    found = list(load_spike(rows, cfg, 10))
+    start = rows[54]["date"].isoformat()
+    # The episode runs from day 54 to day 72 (18 days): one reminder, for the period from day 64 on.
+    assert [f.episode_key for f in found] == [start, f"{start}#warning", f"{start}#r1"]
+    assert found[2].date == rows[64]["date"] and found[2].severity == "warning"
+    assert all(f.last_date == rows[72]["date"] for f in found)

@@ -49,9 +49,11 @@ def test_missing_altitude_is_interpolated_and_absent_altitude_is_flat() -> None:
 
 def test_gap_distance_uphill_and_flat() -> None:
     d = np.linspace(1000.0, 1400.0, 161)  # starts mid-run: the result is relative to the first sample
-    up = gap_distance_m(d, 0.1 * d)
+    up = gap_distance_m(d, 0.1 * d, model="minetti")
     assert up[0] == 0.0
     assert up[-1] == pytest.approx(400.0 * minetti_cost(np.array([0.1]))[0] / 3.6, rel=1e-12)
+    # The default (empirical) model: 1 + 2.0 * 0.1 + 18.75 * 0.01 = 1.3875 flat metres per metre.
+    assert gap_distance_m(d, 0.1 * d)[-1] == pytest.approx(400.0 * 1.3875, rel=1e-12)
     flat = gap_distance_m(d, np.full_like(d, 35.0))
     assert np.allclose(flat, d - d[0])
     assert np.allclose(gap_distance_m(d, None), d - d[0])

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
@@ -60,13 +61,14 @@ def test_services_and_wiring() -> None:
     assert "./inbox:/inbox:ro" in mounts  # read-only: the service never changes the user's files
     assert "heavylegs-data:/data" in mounts
 
-    assert pg["image"] == "postgres:16"
+    # Images are pinned to versions (a rebuild months later gets the same database and mail catcher).
+    assert re.fullmatch(r"postgres:16\.\d+", pg["image"])
     assert "pgdata:/var/lib/postgresql/data" in pg["volumes"]
     assert set(compose["volumes"]) == {"pgdata", "heavylegs-data"}
     test = " ".join(pg["healthcheck"]["test"])
     assert "pg_isready" in test and pg["healthcheck"]["retries"] >= 3
 
-    assert mail["image"].startswith("axllent/mailpit")
+    assert re.fullmatch(r"axllent/mailpit:v\d+\.\d+\.\d+", mail["image"])
     assert _host_ports(mail, env) == {8025: 8025, 1025: 1025}
 
 
@@ -102,8 +104,11 @@ def test_embedded_config_sends_mail_to_mailpit(tmp_path: Path) -> None:
 
 def test_dockerfile_runs_the_service_on_the_inbox() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
-    assert re.search(r"^RUN pip install \.", text, re.M)
+    assert re.search(r"^FROM python:3\.11\.\d+-slim", text, re.M)  # a pinned patch release
+    # Dependencies only from the lock file, each checked against its hash; then heavylegs without resolving again.
+    assert re.search(r"^RUN pip install --require-hashes --no-deps -r requirements\.lock$", text, re.M)
+    assert re.search(r"^RUN pip install --no-deps --no-build-isolation \. ", text, re.M)
+    assert text.index("requirements.lock") < text.index("--no-build-isolation")
     cmd = re.search(r"^CMD (\[.*\])$", text, re.M)
     assert cmd is not None and yaml.safe_load(cmd.group(1))[:4] == ["heavylegs", "run", "--inbox", "/inbox"]
     assert "/healthz" in text and "EXPOSE 8080" in text
@@ -113,3 +118,44 @@ def test_dockerfile_runs_the_service_on_the_inbox() -> None:
     # The options the image passes exist on the real command.
     run_params = {p.name for p in main.commands["run"].params}
     assert {"inbox", "host", "port"} <= run_params
+
+
+def test_the_lock_file_pins_every_dependency_with_hashes_past_known_advisories() -> None:
+    text = (ROOT / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^ ;\\]+)", text, re.M))
+    blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", text.split("\n", 2)[2])
+    assert all("--hash=sha256:" in b for b in blocks if "==" in b), "every pin carries its hashes"
+    # Everything the project needs is pinned, and the build backend too (installed with --no-build-isolation).
+    for name in ("starlette", "uvicorn", "h11", "cryptography", "sqlalchemy", "pydantic", "setuptools", "wheel"):
+        assert any(k.lower() == name for k in pins), name
+
+    def version(name: str) -> tuple[int, ...]:
+        raw = next(v for k, v in pins.items() if k.lower() == name)
+        return tuple(int(x) for x in re.findall(r"\d+", raw)[:3])
+
+    assert version("starlette") >= (0, 40, 0)  # CVE-2024-47874
+    assert version("h11") >= (0, 16, 0)  # CVE-2025-43859
+    assert version("cryptography") >= (44, 0, 1)
+
+
+def test_compose_asks_for_a_login_token_and_the_service_then_may_listen_on_all_interfaces(tmp_path: Path) -> None:
+    from heavylegs.service.auth import Auth, check_exposure
+    from heavylegs.settings import ConfigError
+
+    compose, env = _compose(), _env_example()
+    app = compose["services"]["heavylegs"]
+    token_spec = app["environment"]["HEAVYLEGS_LOGIN_TOKEN"]
+    assert env["HEAVYLEGS_LOGIN_TOKEN"] == ""  # no shared default secret: compose stops until one is set
+    with pytest.raises(AssertionError, match="HEAVYLEGS_LOGIN_TOKEN is required"):
+        _interpolate(token_spec, env)
+    target = app["configs"][0]
+    cfg_file = tmp_path / "heavylegs.toml"
+    cfg_file.write_text(_interpolate(compose["configs"][target["source"]]["content"], env))
+    token = "generated-token-0123456789abcdef"
+    settings = load_settings(config=cfg_file, data_dir=tmp_path, environ={"HEAVYLEGS_LOGIN_TOKEN": _interpolate(token_spec, {"HEAVYLEGS_LOGIN_TOKEN": token})})
+    auth = Auth.from_settings(settings)
+    assert auth.enabled and auth.check_token(token)
+    check_exposure(settings, "0.0.0.0", auth)  # what the image's CMD does
+    without = load_settings(config=cfg_file, data_dir=tmp_path, environ={})
+    with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0"):
+        check_exposure(without, "0.0.0.0", Auth.from_settings(without))

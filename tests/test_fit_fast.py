@@ -25,7 +25,7 @@ import pytest
 from benchmarks.synth_fit import FIT_EPOCH_UNIX, FitWriter, fit_crc, synthetic_run
 from ingest.errors import DecodeError
 from ingest.fit import fast, reference
-from ingest.fit.fast_crc import crc16, crc16_py
+from ingest.fit.fast.crc import crc16, crc16_py
 from ingest.fit.messages import FitMessages
 from tests.conftest import CORPUS, FIXTURES, needs_corpus
 
@@ -80,6 +80,8 @@ def check(data: bytes, ref: FitMessages | Exception | None = None) -> str:
         ref = _reference(data)
     try:
         got = fast.read_messages(data)
+        for _ in got.messages.values():  # message types decode on first read: a decline shows here
+            pass
     except fast.FastPathUnsupported:
         return "fallback"
     except DecodeError as exc:
@@ -297,3 +299,26 @@ def test_absurd_definitions_and_lying_sizes() -> None:
     for junk in (b"", b"\x0c", b"not a fit file at all", b"\x0e\x10\x00\x00\xff\xff\xff\xff.FIT\x00\x00"):
         with pytest.raises((DecodeError, fast.FastPathUnsupported)):
             fast.read_messages(junk)
+
+
+def test_other_messages_are_decoded_on_first_read_only() -> None:
+    from ingest.fit import FALLBACKS, read_messages
+    from ingest.fit.fast.lazy import LazyMessages
+
+    data = synthetic_run(hours=0.1)
+    got = fast.read_messages(data)
+    assert isinstance(got.messages, LazyMessages)
+    # Names and their order are known before anything is decoded.
+    assert list(got.messages) == list(reference.read_messages(data).messages)
+    assert "decoded=[]" in repr(got.messages)
+    assert got.first("session") is not None and "decoded=['session']" in repr(got.messages)
+    assert pickle.loads(pickle.dumps(got.messages)) == dict(reference.read_messages(data).messages)
+    # A type the fast path declines on first read is answered by the reference, counted once.
+    auto = read_messages(data)
+    assert isinstance(auto.messages, LazyMessages) and auto.messages.fallback is not None
+    before = sum(FALLBACKS.values())
+    answer = auto.messages.fallback(fast.FastPathUnsupported("test"))
+    assert answer == reference.read_messages(data).messages
+    assert sum(FALLBACKS.values()) == before + 1
+    # Asked for by number: decoded at once into a plain dict.
+    assert type(fast.read_messages(data, frozenset({18})).messages) is dict

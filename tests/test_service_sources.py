@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from heavylegs.service.folder import FolderKind, scan_root, walk
-from heavylegs.service.sources import STOPPING, add_source, get_source, remove_source
+from heavylegs.sources.folder import FolderSource, scan_root, walk
+from heavylegs.sources.store import add_source, get_source, remove_source
 from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, activity_sources, source_files
 from tests.conftest import FIXTURES
@@ -22,10 +22,10 @@ FENIX = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
-def _scan(engine: Engine, settings: Settings, name: str = "watch"):
+def _scan(engine: Engine, settings: Settings, name: str = "watch", stop: threading.Event | None = None):
     source = get_source(engine, name)
     assert source is not None
-    return FolderKind().sync(engine, settings.with_overrides({"service.folder_settle_s": 0.3, "import.workers": 1}), source, NOW)
+    return FolderSource().sync(engine, settings.with_overrides({"service.folder_settle_s": 0.3, "import.workers": 1}), source, NOW, stop=stop)
 
 
 def _count(engine: Engine, table, *where) -> int:
@@ -140,15 +140,15 @@ def test_stop_finishes_the_file_in_hand(engine: Engine, settings: Settings, fold
         deadline = time.monotonic() + 30
         while _count(engine, activities) == 0 and time.monotonic() < deadline:
             time.sleep(0.005)
-        STOPPING.set()
+        stop.set()
 
+    stop = threading.Event()  # the service passes its own stop signal to each sync
     stopper = threading.Thread(target=stop_after_first_file)
     stopper.start()
     try:
-        stopped = _scan(engine, settings)
+        stopped = _scan(engine, settings, stop=stop)
     finally:
         stopper.join()
-        STOPPING.clear()
     stored = _count(engine, activities)
     assert 1 <= stored < 40 and "stopped" in stopped.summary
     assert stopped.new == stored  # the files committed before the stop are counted, none half-written
@@ -207,3 +207,27 @@ def test_five_thousand_unchanged_files_need_no_reads(engine: Engine, settings: S
     assert (result.new, result.failed) == (0, 0)
     assert "unchanged=5000" in result.summary and "read=0" in result.summary
     print(f"5000 unchanged files scanned in {elapsed:.3f}s")
+
+
+def test_the_name_inbox_is_reserved_at_connect_time(engine: Engine, tmp_path: Path) -> None:
+    from heavylegs.sources.base import SourceError
+
+    with pytest.raises(SourceError, match="reserved"):
+        add_source(engine, "inbox", "folder", "me", {"path": str(tmp_path)})
+    assert get_source(engine, "inbox") is None
+
+
+def test_default_inbox_never_takes_over_a_users_source(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    """A store from before the name was reserved: the user's "inbox" keeps its path; the service's own one moves."""
+    from heavylegs.sources.inbox import ensure_inbox
+    from heavylegs.sources.store import source_config
+
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    add_source(engine, "inbox", "folder", "me", {"path": str(watch)}, reserved_ok=True)  # as an older version allowed
+    ensure_inbox(engine, settings, tmp_path / "data-inbox")
+    assert source_config(get_source(engine, "inbox"))["path"] == str(watch)  # never silently rewritten
+    remove_source(engine, settings, "inbox")
+    ensure_inbox(engine, settings, tmp_path / "first")
+    ensure_inbox(engine, settings, tmp_path / "second")  # heavylegs run --inbox elsewhere: the service's own source follows
+    assert source_config(get_source(engine, "inbox"))["path"] == str((tmp_path / "second").resolve())

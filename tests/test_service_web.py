@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
 from heavylegs.service.prom import ServiceMetrics
 from heavylegs.service.scheduler import Service
-from heavylegs.service.sources import STOPPING, add_source
+from heavylegs.service.sources import add_source
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
 from heavylegs.store.db import make_engine
@@ -42,12 +42,12 @@ def running(engine: Engine, settings: Settings, tmp_path: Path) -> Iterator[tupl
     service = Service(engine, cfg, observe=metrics.observe)
     service.on_new_data.append(metrics.count_new)
     service.start()
-    client = TestClient(build_app(engine, cfg, service, metrics))
+    # A loopback Host: the endpoint answers only allowed host names (DNS rebinding), not "testserver".
+    client = TestClient(build_app(engine, cfg, service, metrics), base_url="http://127.0.0.1")
     try:
         yield service, client, watch
     finally:
         service.stop(20)
-        STOPPING.clear()
 
 
 def _job_ran(client: TestClient, job: str) -> bool:
@@ -107,6 +107,9 @@ def test_failing_source_is_recorded_and_counted(running, engine: Engine, tmp_pat
     assert src.status == "error" and "not found" in src.last_error
     assert 'heavylegs_job_failures_total{job="scan:usb"}' in client.get("/metrics").text
     assert client.get("/healthz").status_code == 200  # a failing source is reported, the service is healthy
+    # ...but not its error text (a path here; SQL or hosts elsewhere): that is for `heavylegs sources`.
+    health = client.get("/healthz")
+    assert health.json()["jobs"]["scan:usb"]["error"] and str(tmp_path / "unplugged") not in health.text
 
 
 def test_report_page_is_served(running) -> None:
@@ -162,4 +165,3 @@ def test_file_events_trigger_a_scan_when_watching(engine: Engine, settings: Sett
             assert conn.execute(select(job_runs.c.last_summary).where(job_runs.c.job == "scan:watched")).scalar() is not None
     finally:
         service.stop(20)
-        STOPPING.clear()

@@ -1,4 +1,10 @@
-"""Strava webhooks through a real HTTP server: handshake, subscription, every event kind, retention."""
+"""Strava webhooks through a real HTTP server: handshake, subscription, every event kind, retention.
+
+Issue 13 changed the contract on purpose: the callback path carries a secret,
+every well-formed event gets the same answer, and updates, deletes and
+deauthorizations are confirmed with the (fake) Strava API, so these tests
+change the fake's state the way the athlete would before Strava sends the event.
+"""
 from __future__ import annotations
 
 import socket
@@ -21,9 +27,10 @@ from heavylegs.store.tables import activities
 from heavylegs.strava import records
 from heavylegs.strava.retention import apply_retention
 from heavylegs.strava.routes import routes
-from heavylegs.strava.source import StravaKind
+from heavylegs.sources.strava import StravaSource as StravaKind
 from heavylegs.strava.subscription import status, subscribe, unsubscribe
 from heavylegs.strava.tables import strava_activities, strava_events, strava_tokens
+from heavylegs.strava.webhooks import ACK
 from ingest.model import Activity, Streams
 from tests.strava_fake import StravaFake, seed_connection, strava_settings, synthetic_run
 
@@ -77,11 +84,17 @@ def _sync(engine: Engine, settings: Settings) -> object:
 def test_subscription_handshake_and_crud(engine: Engine, env: tuple[Settings, Service], fake: StravaFake) -> None:
     settings, service = env
     sid = subscribe(engine, settings, service.url)  # the fake calls our GET handshake before answering
-    assert list(fake.subscriptions) == [sid] and fake.subscriptions[sid]["callback_url"] == service.url
+    url = fake.subscriptions[sid]["callback_url"]
+    # Intended change (issue 13): the callback carries a secret path segment made at subscribe.
+    assert list(fake.subscriptions) == [sid] and url.startswith(service.url + "/") and len(url) - len(service.url) > 40
     assert status(engine, settings)["local"]["subscription_id"] == sid
-    wrong = httpx.get(service.url, params={"hub.mode": "subscribe", "hub.challenge": "x", "hub.verify_token": "guess"})
+    wrong = httpx.get(url, params={"hub.mode": "subscribe", "hub.challenge": "x", "hub.verify_token": "guess"})
     assert wrong.status_code == 403
-    assert unsubscribe(engine, settings) == sid and fake.subscriptions == {}
+    assert httpx.get(service.url, params={"hub.mode": "subscribe", "hub.challenge": "x"}).status_code == 404  # the bare path is gone
+    again = subscribe(engine, settings, service.url)  # subscribing again replaces the subscription (Strava allows one)
+    assert list(fake.subscriptions) == [again] and fake.subscriptions[again]["callback_url"] != url
+    assert httpx.post(url, json=fake.event("activity", 1, "create")).status_code == 404  # the old secret stops working
+    assert unsubscribe(engine, settings) == again and fake.subscriptions == {}
     assert status(engine, settings) == {"local": None, "strava": []}
 
 
@@ -101,12 +114,14 @@ def test_every_event_kind(engine: Engine, env: tuple[Settings, Service], fake: S
     create1, create2 = fake.event("activity", 1, "create"), fake.event("activity", 2, "create")
     started = time.monotonic()
     answer = fake.deliver(create1)
-    assert answer.status_code == 200 and answer.json() == {"stored": True} and time.monotonic() - started < 1.0
+    # Intended change (issue 13): one answer for every well-formed event, stored or not.
+    assert answer.status_code == 200 and answer.json() == ACK and time.monotonic() - started < 1.0
     assert service.woken == ["strava"]
-    assert fake.deliver(create1).json() == {"stored": False, "reason": "duplicate"}  # Strava redelivers
+    assert fake.deliver(create1).json() == ACK  # Strava redelivers: stored once
     fake.deliver(create2)
-    assert fake.deliver(fake.event("activity", 9, "create", owner_id=999)).json()["stored"] is False
-    assert fake.deliver(fake.event("activity", 9, "create", subscription_id=12345)).status_code == 403
+    assert fake.deliver(fake.event("activity", 9, "create", owner_id=999)).json() == ACK
+    assert fake.deliver(fake.event("activity", 9, "create", subscription_id=12345)).json() == ACK
+    assert service.woken == ["strava", "strava"]  # only the two real, new events woke the sync
 
     result = _sync(engine, settings)
     assert result.status == "ok" and result.new == 1
@@ -116,8 +131,15 @@ def test_every_event_kind(engine: Engine, env: tuple[Settings, Service], fake: S
         rows = {r.strava_id: r for r in conn.execute(select(activities))}
     assert set(rows) == {1, 2} and rows[2].format == "fit"
 
+    fake.edit(1, name="Hill reps", type="Run", sport_type="TrailRun", private=True)
     fake.deliver(fake.event("activity", 1, "update", {"title": "Hill reps", "type": "TrailRun", "private": "true"}))
     fake.deliver(fake.event("activity", 1, "update", {"title": "Hill reps", "type": "TrailRun", "private": "true"}, event_time=int(time.time()) + 1))
+    before = len(fake.calls)
+    _sync(engine, settings)
+    assert [c.path for c in fake.calls[before:]] == ["/api/v3/activities/1", "/api/v3/athlete/activities"]  # one fetch for both updates
+
+    fake.remove(1)
+    fake.remove(2)
     fake.deliver(fake.event("activity", 1, "delete", event_time=int(time.time()) + 5))
     fake.deliver(fake.event("activity", 2, "delete", event_time=int(time.time()) + 5))
     before = len(fake.calls)
@@ -129,8 +151,10 @@ def test_every_event_kind(engine: Engine, env: tuple[Settings, Service], fake: S
     assert outcomes == ["new", "linked", "updated", "updated", "deleted", "unlinked"]
     assert (summary["name"], summary["sport_type"], summary["private"]) == ("Hill reps", "TrailRun", True)
     assert list(remaining) == [None] and remaining[None].format == "fit"  # the watch file's run stays, unlinked
-    assert [c.path for c in fake.calls[before:]] == ["/api/v3/athlete/activities"]
+    # Intended change (issue 13): each delete is confirmed by Strava's 404 before anything is removed.
+    assert [c.path for c in fake.calls[before:]] == ["/api/v3/activities/1", "/api/v3/activities/2", "/api/v3/athlete/activities"]
 
+    fake.revoke()  # the athlete revoked heavylegs on Strava, then Strava sent the event
     fake.deliver(fake.event("athlete", fake.athlete_id, "update", {"authorized": "false"}))
     result = _sync(engine, settings)
     assert result.status == "needs_reauth"
@@ -146,6 +170,7 @@ def test_update_refreshes_title_and_type(engine: Engine, env: tuple[Settings, Se
     seed_connection(engine, settings, fake, cursor=int(T0.timestamp()) - 60)
     fake.add(*synthetic_run(7, T0))
     _sync(engine, settings)
+    fake.edit(7, name="Long run", sport_type="TrailRun")
     fake.deliver(fake.event("activity", 7, "update", {"title": "Long run", "type": "TrailRun"}))
     _sync(engine, settings)
     with engine.connect() as conn:

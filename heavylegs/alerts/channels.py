@@ -6,16 +6,25 @@ local file channel (JSON lines in the data dir, echoed on stderr).
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
 
 from heavylegs.alerts.model import Alert, TransportError
 from heavylegs.settings import ConfigError, Settings
+from heavylegs.settings_schema_alerts import (
+    CHANNEL_KINDS,
+    AppriseChannelConf,
+    ChannelConf,
+    EmailChannelConf,
+    FileChannelConf,
+    WebhookChannelConf,
+)
 
-KINDS = ("email", "webhook", "file", "apprise")
+KINDS = CHANNEL_KINDS
 DEFAULT_CHANNEL = "local"
 
 
@@ -78,35 +87,78 @@ class AppriseChannel(Channel):
             raise TransportError(f"channel {self.name}: apprise could not deliver the notification", permanent=False)
 
 
-def _channel(settings: Settings, conf: dict[str, Any], index: int) -> Channel:
-    kind = str(conf.get("kind", ""))
-    name = str(conf.get("name") or f"{kind}{index + 1}")
-    if kind == "file":
-        raw = conf.get("path") or settings.get("alerts.file", "alerts.jsonl")
-        path = Path(str(raw)).expanduser()
-        return FileChannel(name, path if path.is_absolute() else settings.data_dir / path, bool(conf.get("console", True)))
-    if kind == "email":
+def _channel(settings: Settings, conf: ChannelConf, index: int) -> Channel:
+    """One channel from its validated ``[[alerts.channels]]`` table (kinds and types were checked at load)."""
+    name = conf.name or f"{conf.kind}{index + 1}"
+    if isinstance(conf, FileChannelConf):
+        path = Path(conf.path or settings.cfg.alerts.file).expanduser()
+        return FileChannel(name, path if path.is_absolute() else settings.data_dir / path, conf.console)
+    if isinstance(conf, EmailChannelConf):
         from heavylegs.alerts.email import EmailChannel
 
-        return EmailChannel.from_config(name, settings, conf)
-    if kind == "webhook":
+        _refuse_plaintext_login(settings, conf, name)
+
+        # EmailChannel merges these over [smtp]; it takes the table as written (key "from", unset keys absent).
+        return EmailChannel.from_config(name, settings, conf.model_dump(by_alias=True, exclude_none=True, exclude={"kind", "name"}))
+    if isinstance(conf, WebhookChannelConf):
         from heavylegs.alerts.webhook import WebhookChannel
 
         return WebhookChannel.from_config(name, settings, conf)
-    if kind == "apprise":
-        if not conf.get("url"):
+    if isinstance(conf, AppriseChannelConf):
+        if not conf.url:
             raise ConfigError(f"alerts channel {name}: apprise needs a url")
-        return AppriseChannel(name, str(conf["url"]))
-    raise ConfigError(f"alerts channel {name}: unknown kind {kind!r} (one of {', '.join(KINDS)})")
+        return AppriseChannel(name, conf.url)
+    raise ConfigError(f"alerts channel {name}: unknown kind {conf.kind!r} (one of {', '.join(KINDS)})")
+
+
+def _loopback(host: str) -> bool:
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_plaintext_login(settings: Settings, conf: EmailChannelConf, name: str) -> None:
+    """A login over ``security = "none"`` sends the password in clear: refused, except to a loopback
+    relay with ``smtp.allow_plaintext_auth`` (a local MTA that relays over TLS itself)."""
+    smtp = settings.cfg.smtp
+    username = conf.username or smtp.username
+    security = conf.security or smtp.security
+    host = conf.host or smtp.host
+    if not username or security != "none":
+        return
+    if smtp.allow_plaintext_auth and _loopback(host):
+        return
+    why = "smtp.allow_plaintext_auth is honoured only for a loopback relay" if smtp.allow_plaintext_auth else \
+        "set security = \"starttls\" or \"tls\" (or, for a relay on this machine only, smtp.allow_plaintext_auth = true)"
+    raise ConfigError(f"alerts channel {name}: refusing to send the SMTP password to {host} without encryption "
+                      f"(security = \"none\"); {why}")
+
+
+def channel_warnings(settings: Settings) -> list[str]:
+    """What is risky but allowed, said at `heavylegs run` and `heavylegs alerts test`:
+    an unsigned webhook, and a webhook over plain http beyond loopback."""
+    out = []
+    for i, conf in enumerate(settings.cfg.alerts.channels):
+        if not isinstance(conf, WebhookChannelConf):
+            continue
+        name = conf.name or f"{conf.kind}{i + 1}"
+        if not settings.secret(conf, "secret"):
+            out.append(f"alerts channel {name}: webhook has no secret; its receiver cannot tell our alerts from forged ones (set secret_file)")
+        parts = urlsplit(conf.url)
+        if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+            out.append(f"alerts channel {name}: webhook url is plain http to {parts.hostname}; alerts (and the signature) travel unencrypted (use https)")
+    return out
 
 
 def build_channels(settings: Settings) -> list[Channel]:
-    confs = settings.get("alerts.channels") or []
-    if not isinstance(confs, list):
-        raise ConfigError("alerts.channels must be an array of tables ([[alerts.channels]])")
+    confs = settings.cfg.alerts.channels
     if not confs:
-        return [_channel(settings, {"kind": "file", "name": DEFAULT_CHANNEL}, 0)]
-    channels = [_channel(settings, dict(c), i) for i, c in enumerate(confs)]
+        return [_channel(settings, FileChannelConf(kind="file", name=DEFAULT_CHANNEL), 0)]
+    channels = [_channel(settings, c, i) for i, c in enumerate(confs)]
     names = [c.name for c in channels]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

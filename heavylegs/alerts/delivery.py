@@ -99,9 +99,10 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
     window = quiet_hours(settings) if quiet else None
     zones: dict[str, ZoneInfo] = {}
     now_ts = now.timestamp()
-    stale_before = now_ts - float(settings.get("alerts.claim_timeout_s", 300))
-    base, cap = float(settings.get("alerts.retry_base_s", 30)), float(settings.get("alerts.retry_max_s", 3600))
-    max_age_s = float(settings.get("alerts.retry_max_age_h", 24)) * 3600
+    conf = settings.cfg.alerts
+    stale_before = now_ts - conf.claim_timeout_s
+    base, cap = conf.retry_base_s, conf.retry_max_s
+    max_age_s = conf.retry_max_age_h * 3600
     summary = DeliverySummary()
     for row in _pages(engine, now_ts, stale_before, force, alert_ids):
         if stop is not None and stop.is_set():

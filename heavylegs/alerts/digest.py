@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from analysis.load_ratio import weekly_load_ratio
 from heavylegs.alerts.channels import build_channels
 from heavylegs.alerts.delivery import deliver_due
 from heavylegs.alerts.model import Finding, alert_id
 from heavylegs.alerts.outbox import existing_ids, store_alert
 from heavylegs.alerts.quiet import digest_time
-from heavylegs.alerts.rules import EWMA_METHOD
+from heavylegs.alerts.rules import EWMA_METHOD, WEEKLY_METHOD, dense_loads
 from heavylegs.metrics.summary import describe_change
 from heavylegs.alerts.tables import alerts
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
@@ -27,6 +28,7 @@ from heavylegs.store.tables import activities, athletes
 
 RULE = "digest"
 STALE_DAYS = 28  # no daily row this recent: nothing worth a daily message
+WEEK_HISTORY_DAYS = 35  # the last 7 days and the four 7-day sums before them
 LAST_RUNS = 3
 
 
@@ -67,20 +69,37 @@ def _last_runs(conn: Connection, athlete_id: int, today: date) -> list[dict[str,
              "fade_pct": _round(r.fade_pct), "usual_pct": _round(r.baseline_median)} for r in conn.execute(q)]
 
 
-def _lines(day: dict | None, yesterday: dict | None, latest: dict, streak: int,
+def _week(conn: Connection, athlete_id: int, today: date) -> dict[str, Any]:
+    """The weekly load ratio of ``today`` (rules.load_spike's): last 7 days against the 4 weeks before."""
+    rows = [dict(r._mapping) for r in conn.execute(select(daily_metrics.c.date, daily_metrics.c.load).where(
+        daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.date <= today,
+        daily_metrics.c.date > today - timedelta(days=WEEK_HISTORY_DAYS)).order_by(daily_metrics.c.date))]
+    none = {"ratio": None, "load_7d": None, "weekly_avg_4w": None}
+    if not rows:
+        return none
+    first, loads = dense_loads(rows + ([{"date": today, "load": 0.0}] if rows[-1]["date"] < today else []))
+    if (today - first).days + 1 < WEEK_HISTORY_DAYS:
+        return none  # the four reference weeks are not all there
+    series = weekly_load_ratio(loads)
+    r = series["ratio"][-1]
+    if r != r:  # NaN: no load in the reference weeks
+        return none
+    return {"ratio": round(float(r), 2), "load_7d": round(float(series["load_7d"][-1])),
+            "weekly_avg_4w": round(float(series["weekly_mean"][-1]))}
+
+
+def _lines(day: dict | None, yesterday: dict | None, week: dict[str, Any], streak: int,
            runs: list[dict[str, Any]], recent: list[dict[str, Any]]) -> list[str]:
     def load(row: dict | None) -> str:
         return f"{row['load']:.0f}" if row is not None else "none recorded"
 
     lines = [f"Load today (so far): {load(day)}; yesterday: {load(yesterday)}."]
-    ewma, rolling = latest["acwr_ewma"], latest["acwr"]
-    if ewma is None:
-        lines.append("Not enough history yet to compare your last 7 days with your 4-week average.")
+    if week["ratio"] is None:
+        lines.append("Not enough history yet to compare your last 7 days with the 4 weeks before them.")
     else:
-        extra = f", {rolling:.2f} with plain 7/28-day averages" if rolling is not None else ""
-        # Described as a change in load, never as a risk: the ratio says how fast load moved, nothing more.
-        lines.append(f"Your load over the last 7 days is {describe_change(float(ewma))} your 4-week average "
-                     f"(acute:chronic ratio {float(ewma):.2f} exponentially weighted{extra}).")
+        # The numbers the sentence uses, and only those; described as a change in load, never as a risk.
+        lines.append(f"Your load over the last 7 days was {week['load_7d']:.0f}, {describe_change(week['ratio'])} your "
+                     f"average week over the 4 weeks before ({week['weekly_avg_4w']:.0f}; ratio {week['ratio']:.2f}).")
     lines.append(f"Run streak: {streak} day{'s' if streak != 1 else ''} in a row with training." if streak
                  else "No training yesterday or today so far: rest days are when legs adapt.")
     if runs:
@@ -114,7 +133,10 @@ def build_digest(conn: Connection, athlete_id: int, today: date, now: datetime) 
         "acwr_ewma": _round(latest["acwr_ewma"], 3), "acwr_rolling": _round(latest["acwr"], 3), "run_streak": streak,
         "runs": runs, "alerts_24h": recent, "method": f"{EWMA_METHOD}; rolling 7/28-day averages",
     }
-    message = "\n".join(_lines(day, yesterday, latest, streak, runs, recent))
+    week = _week(conn, athlete_id, today)
+    metrics |= {"load_ratio": week["ratio"], "load_7d": week["load_7d"], "weekly_avg_4w": week["weekly_avg_4w"]}
+    metrics["method"] = f"{WEEKLY_METHOD}; {EWMA_METHOD}; rolling 7/28-day averages"
+    message = "\n".join(_lines(day, yesterday, week, streak, runs, recent))
     return Finding(RULE, "info", today.isoformat(), today, metrics, message, [])
 
 

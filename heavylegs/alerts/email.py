@@ -45,16 +45,22 @@ def _html(alert: Alert, with_chart: bool) -> str:
     esc = html.escape
     colour = COLOURS.get(alert.severity, "#444")
     advice = "".join(f"<li>{esc(a)}</li>" for a in alert.advice)
-    numbers = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>" for k, v in alert.metrics.items())
+    numbers = "".join(f'<tr><td style="vertical-align:top;padding-right:8px">{esc(str(k))}</td><td>{esc(str(v))}</td></tr>'
+                      for k, v in alert.metrics.items())
     # The daily digest is several lines; keep them as lines in HTML too.
     message = esc(alert.message).replace("\n", "<br>")
-    chart = '<p><img src="cid:chart@heavylegs" alt="daily load and acute:chronic ratio" width="600"></p>' if with_chart else ""
+    # max-width/height:auto: on a phone (390 px) the 600 px chart shrinks to the screen instead of being cut off.
+    chart = ('<p style="margin:0 0 1em 0"><img src="cid:chart@heavylegs" alt="daily load and load ratio" width="600" '
+             'style="display:block;max-width:100%;height:auto;border:0"></p>') if with_chart else ""
     return (
-        f'<html><body style="font-family:sans-serif">'
-        f'<h2 style="color:{colour}">{esc(alert.title)}</h2><p>{message}</p>{chart}'
-        + (f"<h3>What to do</h3><ul>{advice}</ul>" if advice else "")
-        + f'<table style="font-size:small">{numbers}</table>'
-        f'<p style="font-size:small;color:#777">Alert id {esc(alert.id)}</p></body></html>'
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<body style="margin:0;padding:12px;font-family:sans-serif;line-height:1.4">'
+        '<div style="max-width:600px;margin:0 auto;overflow-wrap:break-word;word-wrap:break-word">'
+        f'<h2 style="color:{colour};font-size:1.25em">{esc(alert.title)}</h2><p>{message}</p>{chart}'
+        + (f'<h3 style="font-size:1.05em">What to do</h3><ul style="padding-left:1.2em">{advice}</ul>' if advice else "")
+        + f'<table style="font-size:small;width:100%;max-width:100%;border-collapse:collapse;table-layout:fixed">{numbers}</table>'
+        f'<p style="font-size:small;color:#777">Alert id {esc(alert.id)}</p></div></body></html>'
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, select, update
@@ -53,19 +53,30 @@ def _load(conn: Connection, athlete_id: int, today: date) -> tuple[list[dict], l
         .where(activity_metrics.c.athlete_id == athlete_id, activity_metrics.c.qualifies.is_(True), activity_metrics.c.local_date <= today)
         .order_by(activities.c.start_ts))]
     active = {r[0] for r in conn.execute(select(activities.c.local_date).where(
-        activities.c.athlete_id == athlete_id, activities.c.parent_id.is_(None), activities.c.local_date <= today))}
+        activities.c.athlete_id == athlete_id, activities.c.parent_id.is_(None), activities.c.local_date <= today,
+        activities.c.time_known.is_not(False)))}  # no real date, no day (issue 14)
     active |= {d["date"] for d in days if (d["load"] or 0) > 0}
     return days, runs, sorted(active)
 
 
 def _findings(settings: Settings, days: list[dict], runs: list[dict], active: list[date]) -> Iterator[Finding]:
     remind = int(settings.get("alerts.reminder_days", 0) or 0)
+    # After a break the comeback rule owns the days (even when it is switched off, a ratio over a
+    # near-zero reference says nothing), and monotony leaves a no-rest streak to no_rest.
+    comeback_cfg = settings.section("alerts.rules.comeback")
+    after_break = rules.comeback_windows(active, comeback_cfg)
+    busy: set[date] = set()  # days of an open load_spike episode
     if (cfg := _rule_cfg(settings, "load_spike")) is not None:
-        yield from rules.load_spike(days, cfg, remind)
+        for f in rules.load_spike(days, cfg, remind, after_break):
+            if f.date is not None and f.last_date is not None:
+                busy |= {f.date + timedelta(days=i) for i in range((f.last_date - f.date).days + 1)}
+            yield f
+    no_rest_cfg = _rule_cfg(settings, "no_rest")
     if (cfg := _rule_cfg(settings, "monotony")) is not None:
-        yield from rules.monotony(days, cfg, remind)
-    if (cfg := _rule_cfg(settings, "no_rest")) is not None:
-        yield from rules.no_rest(days, cfg, remind)
+        streaks = rules.streak_days(days, int(no_rest_cfg["run_streak"])) if no_rest_cfg is not None else set()
+        yield from rules.monotony(days, cfg, remind, streaks | busy)
+    if no_rest_cfg is not None:
+        yield from rules.no_rest(days, no_rest_cfg, remind)
     if (cfg := _rule_cfg(settings, "comeback")) is not None:
         yield from rules.comeback(days, active, cfg)
     if (cfg := _rule_cfg(settings, "late_fade")) is not None:

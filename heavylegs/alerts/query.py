@@ -11,6 +11,7 @@ from heavylegs.alerts.channels import build_channels
 from heavylegs.alerts.delivery import open_channels
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries, alerts
 from heavylegs.settings import Settings
+from heavylegs.store.db import read
 
 
 def _iso(ts: float | None) -> str | None:
@@ -25,7 +26,7 @@ def list_alerts(engine: Engine, since: date | None = None, athlete: str | None =
     if athlete is not None:
         q = q.where(alerts.c.athlete == athlete)
     q = q.order_by(alerts.c.created_ts.desc(), alerts.c.date.desc(), alerts.c.id).limit(limit)
-    with engine.connect() as conn:
+    with read(engine) as conn:
         rows = conn.execute(q).all()
         ids = [r.id for r in rows]
         deliveries: dict[str, list[dict[str, Any]]] = {}
@@ -49,7 +50,7 @@ def channel_status(engine: Engine, settings: Settings) -> list[dict[str, Any]]:
     configured = [(c.name, c.kind) for c in build_channels(settings)]
     pending = open_channels(engine)
     out = []
-    with engine.connect() as conn:
+    with read(engine) as conn:
         seen = {r[0] for r in conn.execute(select(alert_deliveries.c.channel).distinct())}
         names = configured + [(n, "unconfigured") for n in sorted(seen - {n for n, _ in configured})]
         for name, kind in names:

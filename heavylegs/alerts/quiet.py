@@ -7,24 +7,23 @@ so an alert held back overnight is still sent in the morning.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from heavylegs.settings import ConfigError, Settings
+from heavylegs.settings_schema_base import check_clock, check_window
 
-_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 # Beyond this many days of outbox age the quiet-hours discount is irrelevant to any sane retry_max_age_h.
 _MAX_SCAN_DAYS = 400
 
 
 def parse_clock(text: str, key: str) -> time:
     """``"HH:MM"`` (24-hour) as a time; a ConfigError naming ``key`` otherwise."""
-    m = _CLOCK.match(text)
-    if m is None or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise ConfigError(f"{key} must be a 24-hour time like \"07:30\", not {text!r}")
-    return time(int(m.group(1)), int(m.group(2)))
+    try:
+        return check_clock(text)
+    except ValueError as exc:
+        raise ConfigError(f"{key} {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -71,33 +70,23 @@ class QuietHours:
 
 def parse_quiet(text: str | None) -> QuietHours | None:
     """``"22:00-07:00"`` as QuietHours; empty means off."""
-    raw = str(text or "").strip()
-    if not raw:
-        return None
-    parts = raw.split("-")
-    if len(parts) != 2:
-        raise ConfigError(f"alerts.quiet_hours must look like \"22:00-07:00\" (start-end, local time), not {raw!r}")
-    start, end = (parse_clock(p, "alerts.quiet_hours") for p in parts)
-    if start == end:
-        raise ConfigError(f"alerts.quiet_hours {raw!r} starts and ends at the same time; leave it empty to switch quiet hours off")
-    return QuietHours(start, end)
+    try:
+        window = check_window(str(text or ""))
+    except ValueError as exc:
+        raise ConfigError(f"alerts.quiet_hours {exc}") from None
+    return None if window is None else QuietHours(*window)
 
 
 def quiet_hours(settings: Settings) -> QuietHours | None:
-    return parse_quiet(settings.get("alerts.quiet_hours", ""))
+    return parse_quiet(settings.cfg.alerts.quiet_hours)
 
 
 def digest_time(settings: Settings) -> time | None:
     """``alerts.digest_time`` as a time, None when the digest is off."""
-    raw = str(settings.get("alerts.digest_time", "") or "").strip()
+    raw = settings.cfg.alerts.digest_time.strip()
     return parse_clock(raw, "alerts.digest_time") if raw else None
 
 
 def configured_zones(settings: Settings) -> list[str]:
     """Every time zone an athlete is configured in, the default athlete's first."""
-    zones = [str(settings.athlete(settings.default_athlete).get("timezone") or "UTC")]
-    for name in sorted(settings.section("athletes")):
-        zone = str(settings.athlete(name).get("timezone") or "UTC")
-        if zone not in zones:
-            zones.append(zone)
-    return zones
+    return settings.configured_zones()

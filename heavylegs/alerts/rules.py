@@ -1,107 +1,138 @@
-"""Day-based rules over ``daily_metrics``: load_spike, monotony, no_rest, comeback.
+"""Day-based rules over ``daily_metrics``: load_spike, monotony, no_rest (comeback: rules_comeback.py).
 
-Each rule yields one Finding per *episode*: a run of consecutive days on
-which the rule holds. The episode key is the episode's first day, so a rule
-that keeps holding produces the same alert id every day (stored once), and a
-rule that clears and comes back starts a new episode. With
-``alerts.reminder_days`` > 0 a long episode adds one reminder per period.
+load_spike judges the last 7 days' load against the mean of the four 7-day sums
+before them (analysis.load_ratio), a ratio that an ordinary week's long run does
+not move, and works in episodes with hysteresis: an episode opens when the ratio
+reaches ``caution`` and the last 7 days are also heavier than any 7 days of the 8
+weeks before (times ``peak_margin``, 1.0 from a ratio of ``peak_bypass`` on), escalates once per level (caution, warning,
+urgent; above caution only when the last 7 days exceed that 8-week peak by
+``escalate_above_peak``) while it lasts, and closes only after ``close_days`` days in a row below
+``close_below``. Days inside a comeback window (after a break) belong to the
+comeback rule: a ratio over a near-zero reference means nothing there.
 """
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Callable, Iterator
+from datetime import date, timedelta
+from typing import Any, Iterator
 
+import numpy as np
+
+from analysis.load_ratio import weekly_load_ratio
 from heavylegs.alerts.advice import advice_for
+from heavylegs.alerts.episodes import day_episodes, escalating, hysteresis_episodes, when
 from heavylegs.alerts.model import Finding
+from heavylegs.alerts.rules_comeback import comeback, comeback_windows
 from heavylegs.metrics.summary import describe_change
+
+__all__ = ["load_spike", "monotony", "no_rest", "streak_days", "comeback", "comeback_windows", "day_episodes", "EWMA_METHOD"]
 
 Row = dict[str, Any]
 EWMA_METHOD = "EWMA 7/28 (Williams 2017)"
+WEEKLY_METHOD = "sum of the last 7 days / mean of the four 7-day sums before them"
 
 
-def day_episodes(days: list[Row], holds: Callable[[Row], bool]) -> list[list[Row]]:
-    """Runs of consecutive dates (a missing day ends a run) on which ``holds`` is true."""
-    episodes: list[list[Row]] = []
-    current: list[Row] = []
-    prev: date | None = None
+def dense_loads(days: list[Row]) -> tuple[date, np.ndarray]:
+    """(first date, load per calendar day from it), 0 where a day has no row or no load."""
+    first = days[0]["date"]
+    out = np.zeros((days[-1]["date"] - first).days + 1)
     for row in days:
-        contiguous = prev is not None and (row["date"] - prev).days == 1
-        if holds(row):
-            if current and not contiguous:
-                episodes.append(current)
-                current = []
-            current.append(row)
-        elif current:
-            episodes.append(current)
-            current = []
-        prev = row["date"]
-    if current:
-        episodes.append(current)
-    return episodes
+        out[(row["date"] - first).days] = float(row["load"] or 0.0)
+    return first, out
 
 
-def _with_reminders(rule: str, episode: list[Row], reminder_days: int, make: Callable[[Row, str], Finding]) -> Iterator[Finding]:
-    start = episode[0]
-    last_date = episode[-1]["date"]
-    first = make(start, start["date"].isoformat())
-    first.last_date = last_date
-    yield first
-    if reminder_days > 0:
-        k = (last_date - start["date"]).days // reminder_days
-        if k >= 1:
-            row = next(r for r in episode if (r["date"] - start["date"]).days >= k * reminder_days)
-            again = make(row, f"{start['date'].isoformat()}#r{k}")
-            again.last_date = last_date
-            again.metrics["episode_start"] = start["date"].isoformat()
-            yield again
+def _weekly_rows(days: list[Row]) -> list[Row]:
+    first, loads = dense_loads(days)
+    series = weekly_load_ratio(loads)
+    out = []
+    for row in days:
+        i = (row["date"] - first).days
+        r = series["ratio"][i]
+        out.append({"date": row["date"], "ratio": None if np.isnan(r) else float(r),
+                    "load_7d": float(series["load_7d"][i]), "weekly_mean": float(series["weekly_mean"][i]),
+                    "peak_7d": None if np.isnan(series["peak_7d"][i]) else float(series["peak_7d"][i])})
+    return out
 
 
-def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iterator[Finding]:
+def _ewma_rows(days: list[Row]) -> list[Row]:
+    return [{"date": r["date"], "ratio": None if r["acwr_ewma"] is None else float(r["acwr_ewma"]),
+             "load_7d": None, "weekly_mean": None, "peak_7d": None} for r in days]
+
+
+def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int,
+               quiet: frozenset[date] | set[date] = frozenset()) -> Iterator[Finding]:
+    if not days:
+        return
     caution, warning = float(cfg["caution"]), float(cfg["warning"])
     # urgent: a ratio this high is sent even during quiet hours (0 or absent = never urgent).
     urgent = float(cfg.get("urgent") or 0.0) or float("inf")
-    if not days:
-        return
+    close_below, close_days = float(cfg.get("close_below", 1.1)), int(cfg.get("close_days", 7))
+    margin, bypass = float(cfg.get("peak_margin", 1.05)), float(cfg.get("peak_bypass", 1.4))
+    weekly = str(cfg.get("ratio", "weekly")) != "ewma"
+    rows = _weekly_rows(days) if weekly else _ewma_rows(days)
     first_day = days[0]["date"]
-    min_days = int(cfg.get("min_history_days", 28))
+    min_days = int(cfg.get("min_history_days", 42))
+    for row in rows:
+        if (row["date"] - first_day).days + 1 < min_days or row["date"] in quiet:
+            row["ratio"] = None
 
-    def ratio(row: Row) -> float | None:
-        if (row["date"] - first_day).days + 1 < min_days:
+    above_peak = float(cfg.get("escalate_above_peak", 1.2))
+
+    def level(row: Row) -> str | None:
+        r = row["ratio"]
+        if r is None or r < caution:
             return None
-        return row["acwr_ewma"]
+        # A high ratio over a reference deflated by days off (an illness, a short break) is not a steep
+        # rise when the week is about what the runner did in the last 8 weeks: it stays a caution.
+        if weekly and row["peak_7d"] is not None and row["load_7d"] < above_peak * row["peak_7d"]:
+            return "caution"
+        return "urgent" if r >= urgent else "warning" if r >= warning else "caution"
 
-    def make(row: Row, key: str) -> Finding:
-        r = float(row["acwr_ewma"])
-        sev = "urgent" if r >= urgent else "warning" if r >= warning else "caution"
-        msg = (
-            f"Your load over the last 7 days is {describe_change(r)} your 4-week average "
-            f"(acute:chronic ratio {r:.2f}, exponentially weighted). Load that rises this quickly gives "
-            f"muscles, tendons and bones less time to adapt than they usually get."
-        )
+    def opens(row: Row) -> bool:
+        if level(row) is None:
+            return False
+        if not weekly or row["peak_7d"] is None:
+            return True
+        # A steep ratio needs only to pass the peak itself; a week that merely repeats a load done in the
+        # last 8 weeks (after an illness, after a cutback) is a return to normal, whatever the ratio.
+        return row["load_7d"] >= (1.0 if row["ratio"] >= bypass else margin) * row["peak_7d"]
+
+    def make(row: Row, sev: str, key: str) -> Finding:
+        r = round(float(row["ratio"]), 2)
+        start = date.fromisoformat(key.split("#")[0])
+        ago = when(start, row["date"])
+        lead = "" if start == row["date"] else f"Your load has kept rising since {start.isoformat()}" + (
+            "" if ago.startswith("on ") else f" ({ago})") + ". "
+        if weekly:
+            s7, mean, peak = round(row["load_7d"]), round(row["weekly_mean"]), row["peak_7d"]
+            msg = (f"{lead}Your training load over the last 7 days was {s7}, {describe_change(r)} your average week "
+                   f"over the 4 weeks before ({mean}; ratio {r:.2f}).")
+            metrics: dict[str, Any] = {"ratio": r, "load_7d": s7, "weekly_avg_4w": mean}
+            if peak is not None and row["load_7d"] > peak:
+                msg += f" It is also more than your heaviest 7 days of the 8 weeks before ({round(peak)})."
+                metrics["peak_7d_8w"] = round(peak)
+            metrics["method"] = WEEKLY_METHOD
+        else:
+            msg = f"{lead}Your load over the last 7 days is {describe_change(r)} your 4-week average (acute:chronic ratio {r:.2f}, exponentially weighted)."
+            metrics = {"acwr_ewma": r, "method": EWMA_METHOD}
+        # Described as a change in load, never as a risk: the ratio says how fast load moved, nothing more.
+        msg += (" This describes how quickly your load changed, not a chance of injury: load that rises this quickly gives "
+                "muscles, tendons and bones less time to adapt than they usually get.")
         if sev == "urgent":
             msg += " That is a very steep rise: consider an easy day or rest before your next hard session."
-        metrics = {"acwr_ewma": round(r, 3), "acute": round(row["acute"], 1), "chronic": round(row["chronic"], 1), "method": EWMA_METHOD}
-        return Finding("load_spike", sev, key, row["date"], metrics, msg, advice_for("load_spike"))
+        return Finding("load_spike", sev, key, row["date"], metrics, msg, advice_for("load_spike", sev))
 
-    for ep in day_episodes(days, lambda row: (ratio(row) or 0.0) >= caution):
-        yield from _with_reminders("load_spike", ep, reminder_days, make)
-        # An episode that later crosses the warning (or urgent) line says so once per line.
-        for name, level in (("warning", warning), ("urgent", urgent)):
-            if ep[0]["acwr_ewma"] >= level:
-                continue
-            worse = next((r for r in ep if r["acwr_ewma"] >= level), None)
-            # Straight from caution to urgent: the urgent escalation alone says it.
-            if worse is not None and not (name == "warning" and worse["acwr_ewma"] >= urgent):
-                esc = make(worse, f"{ep[0]['date'].isoformat()}#{name}")
-                esc.last_date = ep[-1]["date"]
-                esc.metrics["episode_start"] = ep[0]["date"].isoformat()
-                yield esc
+    calm = lambda row: row["ratio"] is None or row["ratio"] < close_below  # noqa: E731
+    for ep in hysteresis_episodes(rows, opens, calm, close_days):
+        yield from escalating("load_spike", ep, level, make, reminder_days)
 
 
-def monotony(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iterator[Finding]:
+def monotony(days: list[Row], cfg: dict[str, Any], reminder_days: int,
+             quiet: frozenset[date] | set[date] = frozenset()) -> Iterator[Finding]:
+    """Foster's monotony over 7 days; ``quiet`` days (a no_rest streak, an open load_spike episode) are left
+    to those rules: the same cause, said once."""
     limit = float(cfg["monotony"])
 
-    def make(row: Row, key: str) -> Finding:
+    def make(row: Row, sev: str, key: str) -> Finding:
         m = float(row["monotony"])
         msg = (
             f"Your last 7 days were very uniform: training monotony {m:.1f} (average daily load divided by its day-to-day "
@@ -111,52 +142,32 @@ def monotony(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iterat
                    "method": "Foster 1998: mean / SD of the last 7 daily loads"}
         return Finding("monotony", "caution", key, row["date"], metrics, msg, advice_for("monotony"))
 
-    for ep in day_episodes(days, lambda row: row["monotony"] is not None and row["monotony"] >= limit):
-        yield from _with_reminders("monotony", ep, reminder_days, make)
+    holds = lambda row: row["monotony"] is not None and row["monotony"] >= limit and row["date"] not in quiet  # noqa: E731
+    for ep in day_episodes(days, holds):
+        yield from escalating("monotony", ep, lambda _r: "caution", make, reminder_days)
 
 
 def no_rest(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iterator[Finding]:
+    """One alert per streak of ``run_streak`` or more days in a row with training."""
     limit = int(cfg["run_streak"])
 
-    def make(row: Row, key: str) -> Finding:
+    def make(row: Row, sev: str, key: str) -> Finding:
         n = int(row["run_streak"])
-        msg = f"You have trained {n} days in a row without a rest day. Legs adapt on the rest days, not during the runs."
+        since = row["date"] - timedelta(days=n - 1)
+        msg = (f"You have trained {n} days in a row without a rest day (since {since.isoformat()}). "
+               f"Legs adapt on the rest days, not during the runs.")
         metrics = {"run_streak": n, "method": "consecutive days with at least one activity"}
         return Finding("no_rest", "caution", key, row["date"], metrics, msg, advice_for("no_rest"))
 
     for ep in day_episodes(days, lambda row: row["run_streak"] >= limit):
-        yield from _with_reminders("no_rest", ep, reminder_days, make)
+        yield from escalating("no_rest", ep, lambda _r: "caution", make, reminder_days)
 
 
-def _breaks(active_days: list[date], min_gap: int) -> list[tuple[date, date]]:
-    """(last day before, first day back) for each gap of at least ``min_gap`` days without activity."""
-    out = []
-    for before, after in zip(active_days, active_days[1:]):
-        if (after - before).days - 1 >= min_gap:
-            out.append((before, after))
+def streak_days(days: list[Row], limit: int) -> set[date]:
+    """The days of no_rest episodes (a streak from its ``limit``-th day on) and the 6 days after each,
+    whose 7-day window still holds part of the streak: monotony leaves those to no_rest (the same cause,
+    said once). Only days on which no_rest already holds count, so a daily check and a later one agree."""
+    out: set[date] = set()
+    for ep in day_episodes(days, lambda row: row["run_streak"] >= limit):
+        out |= {ep[0]["date"] + timedelta(days=i) for i in range((ep[-1]["date"] - ep[0]["date"]).days + 7)}
     return out
-
-
-def comeback(days: list[Row], active_days: list[date], cfg: dict[str, Any]) -> Iterator[Finding]:
-    """One finding per break: the first day within ``within_days`` of the return when the ratio reaches ``acwr``."""
-    limit, within = float(cfg["acwr"]), int(cfg["within_days"])
-    for before, back in _breaks(active_days, int(cfg["break_days"])):
-        for row in days:
-            offset = (row["date"] - back).days
-            if offset < 0 or offset >= within:
-                continue
-            r = row["acwr_ewma"] if row["acwr_ewma"] is not None else row["acwr"]
-            if r is None or r < limit:
-                continue
-            gap = (back - before).days - 1
-            msg = (
-                f"You came back {offset} days ago after a {gap}-day break, and your load over the last 7 days is already "
-                f"{describe_change(r)} your 4-week average (ratio {r:.2f}). After time off, legs have lost some of their "
-                f"conditioning, so the same runs weigh more than before the break."
-            )
-            metrics = {"acwr_ewma": round(r, 3), "acute": round(row["acute"], 1), "chronic": round(row["chronic"], 1),
-                       "break_days": gap, "returned_on": back.isoformat(), "method": EWMA_METHOD}
-            found = Finding("comeback", "warning", back.isoformat(), row["date"], metrics, msg, advice_for("comeback"))
-            found.last_date = row["date"]
-            yield found
-            break

@@ -6,7 +6,8 @@ extra state to keep.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
 from heavylegs.alerts.advice import advice_for
@@ -15,6 +16,14 @@ from heavylegs.alerts.model import Finding
 Row = dict[str, Any]
 HABIT_WINDOW_S = 28 * 86400
 HABIT_PER_WEEK = 3.0
+KEY_WARN_DAYS = 7  # a source whose credentials expire on a known date warns this many days before
+# What to do when an account connector's credentials are refused (Garmin's own wording is below).
+REAUTH_STEPS = {
+    "polar": "Polar no longer accepts its access token (revoked, or expired after about a year): run "
+             "`heavylegs connect polar --name {name}` again; the source keeps its activities.",
+    "intervals": "intervals.icu no longer accepts its API key: copy the key from intervals.icu (Settings, Developer Settings) and run "
+                 "`heavylegs connect intervals --name {name} --athlete-id ID` again; the source keeps its activities.",
+}
 
 
 def _ts_iso(ts: float | None) -> str | None:
@@ -30,10 +39,18 @@ def source_stalled(sources: list[Row], starts_by_athlete: dict[int, list[float]]
     for src in sources:
         if not src["enabled"]:
             continue
+        yield from _key_expiring(src, today)
         if src["status"] in ("error", "needs_reauth"):
             since = src["last_success_ts"] or src["created_ts"]
             key = f"{src['id']}:{src['status']}:{since}"
-            if src["status"] == "needs_reauth":
+            if src["status"] == "needs_reauth" and src["kind"] == "garmin":
+                msg = (f"Garmin no longer accepts the API key of the source '{src['name']}' (it expired or was revoked), so no new "
+                       f"activities arrive from it. Create a new personal API key in Garmin Connect on the web and run "
+                       f"`heavylegs connect garmin --name {src['name']}` again; the source keeps its activities.")
+            elif src["status"] == "needs_reauth" and src["kind"] in REAUTH_STEPS:
+                msg = (f"The source '{src['name']}' needs to be authorised again; no new activities arrive from it until then. "
+                       + REAUTH_STEPS[src["kind"]].format(name=src["name"]))
+            elif src["status"] == "needs_reauth":
                 msg = f"The source '{src['name']}' needs to be authorised again; no new activities arrive from it until then."
             else:
                 err = (src["last_error"] or "unknown error").splitlines()[0][:200]
@@ -66,3 +83,22 @@ def source_stalled(sources: list[Row], starts_by_athlete: dict[int, list[float]]
             if k >= 1:
                 key += f"#r{k}"
         yield int(src["athlete_id"]), Finding("source_stalled", sev, key, today, metrics, msg, advice_for("source_stalled"))
+
+
+def _key_expiring(src: Row, today: date) -> Iterator[tuple[int, Finding]]:
+    """One alert when a source's key (Garmin's personal API key) expires within KEY_WARN_DAYS, keyed on the date."""
+    try:
+        config = json.loads(src.get("config_json") or "{}")
+        expires = date.fromisoformat(str(config.get("key_expires") or "")[:10])
+    except (ValueError, TypeError, AttributeError):
+        return
+    days_left = (expires - today).days
+    if days_left > KEY_WARN_DAYS or src["status"] == "needs_reauth":
+        return
+    when = "today" if days_left == 0 else (f"in {days_left} days" if days_left > 0 else f"{-days_left} days ago")
+    msg = (f"The API key of the source '{src['name']}' expires {when} ({expires.isoformat()}). Create a new key in Garmin Connect "
+           f"on the web and run `heavylegs connect garmin --name {src['name']}` with it; the source keeps its activities.")
+    metrics = {"source": src["name"], "kind": src["kind"], "key_expires": expires.isoformat(), "days_left": days_left,
+               "method": f"key expiry date given at connect, warned {KEY_WARN_DAYS} days before"}
+    yield int(src["athlete_id"]), Finding("source_stalled", "info", f"{src['id']}:key_expires:{expires.isoformat()}", today, metrics, msg,
+                                          advice_for("source_stalled"))

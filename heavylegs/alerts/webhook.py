@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,6 +19,7 @@ import httpx
 from heavylegs.alerts.channels import Channel
 from heavylegs.alerts.model import Alert, TransportError
 from heavylegs.settings import ConfigError, Settings
+from heavylegs.settings_schema_alerts import WebhookChannelConf
 
 # 408 and 429 mean "later", everything else in 4xx means "never like this".
 RETRYABLE_4XX = {408, 429}
@@ -57,12 +57,11 @@ class WebhookChannel(Channel):
         self.timeout_s = timeout_s
 
     @classmethod
-    def from_config(cls, name: str, settings: Settings, conf: dict[str, Any]) -> "WebhookChannel":
-        url = str(conf.get("url") or "")
-        if urlsplit(url).scheme not in ("http", "https"):
+    def from_config(cls, name: str, settings: Settings, conf: WebhookChannelConf) -> "WebhookChannel":
+        if urlsplit(conf.url).scheme not in ("http", "https"):
             raise ConfigError(f"alerts channel {name}: webhook needs an http(s) url")
-        timeout = float(conf.get("timeout_s") or settings.get("alerts.webhook_timeout_s", 10))
-        return cls(name, url, settings.secret(conf, "secret"), timeout)
+        timeout = conf.timeout_s or settings.cfg.alerts.webhook_timeout_s
+        return cls(name, conf.url, settings.secret(conf, "secret"), timeout)
 
     def request(self, alert: Alert, now: float | None = None) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(alert.payload(), sort_keys=True, separators=(",", ":")).encode()

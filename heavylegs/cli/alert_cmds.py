@@ -121,9 +121,12 @@ def test_cmd(app: App, channel: str | None) -> None:
       heavylegs alerts test                 # every configured channel
       heavylegs alerts test --channel hook
     """
+    from heavylegs.alerts.channels import channel_warnings
     from heavylegs.alerts.delivery import send_test
     from heavylegs.alerts.query import list_alerts
 
+    for warning in channel_warnings(app.settings):
+        click.echo(f"warning: {warning}", err=True)
     ident, sent = _run(lambda: send_test(app.engine, app.settings, _now(), channel))
     row = next(a for a in list_alerts(app.engine) if a["id"] == ident)
     for d in row["deliveries"]:

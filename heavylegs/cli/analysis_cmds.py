@@ -9,13 +9,14 @@ import click
 from rich.table import Table
 
 from heavylegs.cli.app import App, athlete_option, pass_app, table_console
-from heavylegs.metrics.config import analysis_config, athlete_today
+from heavylegs.metrics.config import analysis_config
 from heavylegs.metrics.export import rows_csv, rows_json
 from heavylegs.metrics.read import DAILY_KEYS, RUN_KEYS, daily_rows, describe_anchors, run_rows, state_info
 from heavylegs.metrics.recompute import ensure_current
 from heavylegs.metrics.summary import load_summary
 from heavylegs.settings import ConfigError
 from heavylegs.store.activities import find_athlete
+from heavylegs.store.db import read
 
 TABLE_DAYS = 42  # the readable table shows six weeks
 TABLE_RUNS = 20
@@ -26,13 +27,13 @@ date_option = click.DateTime(formats=["%Y-%m-%d"])
 def _current(app: App, athlete: str | None) -> tuple[int, str, date]:
     """(athlete id, name, today) with the analysis brought up to date."""
     name = app.athlete_name(athlete)
-    with app.engine.connect() as conn:
+    with read(app.engine) as conn:
         aid = find_athlete(conn, name)
         conn.rollback()
     if aid is None:
         raise click.ClickException(f"no athlete named {name!r} yet: import some activities first (heavylegs import PATH)")
     try:
-        today = athlete_today(app.settings, name)
+        today = app.settings.athlete_today(name)
         ensure_current(app.engine, app.settings, aid, today)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -92,7 +93,7 @@ def load_cmd(app: App, since: Any, until: Any, as_json: bool, as_csv: bool, athl
     aid, name, today = _current(app, athlete)
     first = since.date() if since else None
     last = until.date() if until else None
-    with app.engine.connect() as conn:
+    with read(app.engine) as conn:
         everything = daily_rows(conn, aid)
         state = state_info(conn, aid)
         conn.rollback()
@@ -143,7 +144,7 @@ def runs_cmd(app: App, since: Any, as_json: bool, as_csv: bool, athlete: str | N
       heavylegs runs --since 2024-06-01 --json
     """
     aid, name, _today = _current(app, athlete)
-    with app.engine.connect() as conn:
+    with read(app.engine) as conn:
         rows = run_rows(conn, aid, since.date() if since else None)
         conn.rollback()
     if _emit(rows, RUN_KEYS, as_json, as_csv):
@@ -190,10 +191,9 @@ def report_cmd(app: App, out: str | None, athlete: str | None) -> None:
     aid, _name, today = _current(app, athlete)
     path = Path(out) if out else app.settings.data_dir / "report.html"
     html = render_report_html(app.engine, app.settings, aid, today)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    from heavylegs.report.output import write_report  # unpredictable O_EXCL temp file, 0600, renamed
+
+    write_report(path, html)
     click.echo(str(path.resolve()))
 
 

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from sqlalchemy import Engine, select
 
-from heavylegs.settings import Settings
-from heavylegs.store.db import make_engine, migrate
-from heavylegs.store.tables import athletes
+# Imported where used: ``heavylegs --help`` must not pay for SQLAlchemy, rich or settings.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+
+    from heavylegs.settings import Settings
 
 
 @dataclass
@@ -20,7 +22,10 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            from heavylegs.service.private import prepare_store
+            from heavylegs.store.db import make_engine, migrate
+
+            prepare_store(self.settings.data_dir, self.settings.db_url)  # 0700 dir, 0600 SQLite files
             self._engine = make_engine(self.settings.db_url)
             migrate(self._engine)
         return self._engine
@@ -29,8 +34,13 @@ class App:
         """The named athlete; else the configured default; else the only athlete there is."""
         if name:
             return name
+        from sqlalchemy import select
+
+        from heavylegs.store.db import read
+        from heavylegs.store.tables import athletes
+
         default = self.settings.default_athlete
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             names = [r[0] for r in conn.execute(select(athletes.c.name).limit(2))]
         if len(names) == 1 and default not in names:
             return names[0]
@@ -49,5 +59,7 @@ athlete_option = click.option("--athlete", "athlete", default=None, help="Athlet
 
 def table_console() -> Console:
     """A console for tables: a pipe or a file gets full-width rows, not 80 columns of ellipses."""
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=240)

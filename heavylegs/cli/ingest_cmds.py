@@ -14,6 +14,7 @@ from heavylegs.activity_view import list_activities, show_activity
 from heavylegs.cli.app import App, athlete_option, pass_app, table_console
 from heavylegs.importer import import_paths
 from heavylegs.store.activities import find_athlete
+from heavylegs.store.db import read
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -84,7 +85,7 @@ def import_cmd(app: App, paths: tuple[str, ...], athlete: str | None, as_json: b
 
 
 def _athlete_id(app: App, athlete: str | None) -> int | None:
-    with app.engine.connect() as conn:
+    with read(app.engine) as conn:
         return find_athlete(conn, app.athlete_name(athlete))
 
 
@@ -113,18 +114,24 @@ def activities_cmd(app: App, since: date | None, until: date | None, sport: str 
     aid = _athlete_id(app, athlete)
     rows: list[dict[str, Any]] = []
     if aid is not None:
-        with app.engine.connect() as conn:
+        with read(app.engine) as conn:
             rows = list_activities(conn, aid, since, until, sport)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table("id", "start (UTC)", "local date", "sport", "device", "time", "km", "avg HR", "sources")
+    unknown = 0
     for r in rows:
+        if not r.get("time_known", True):
+            unknown += 1
+            r = r | {"start_utc": "unknown (set-start)", "local_date": "?"}
         km = f"{r['distance_m'] / 1000:.2f}" if r["distance_m"] else ""
         hr = f"{r['avg_hr_bpm']:.0f}" if r["avg_hr_bpm"] else ""
         table.add_row(str(r["id"]), r["start_utc"], r["local_date"], r["sport"], r["device"] or "", _fmt_duration(r["elapsed_s"]), km, hr, str(len(r["sources"])))
     table_console().print(table)
     click.echo(f"{len(rows)} activities")
+    if unknown:
+        click.echo(f"{unknown} without a real date, left out of the analysis: heavylegs set-start ID YYYY-MM-DDTHH:MM:SS[+HH:MM]")
 
 
 @click.command("show")
@@ -139,14 +146,14 @@ def show_cmd(app: App, activity_id: int, athlete: str | None, as_json: bool) -> 
     Example:
       heavylegs show 42 --json
     """
-    with app.engine.connect() as conn:
+    with read(app.engine) as conn:
         data = show_activity(conn, activity_id)
     if data is None:
         raise click.ClickException(f"no activity with id {activity_id}")
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    for key in ("id", "name", "sport", "sub_sport", "start_utc", "local_date", "timezone", "device", "format", "elapsed_s", "moving_s", "distance_m", "avg_hr_bpm", "max_hr_bpm", "has_gps"):
+    for key in ("id", "name", "sport", "sub_sport", "start_utc", "local_date", "timezone", "device", "format", "elapsed_s", "moving_s", "distance_m", "avg_hr_bpm", "max_hr_bpm", "has_gps", "time_known"):
         click.echo(f"{key:>12}: {data[key]}")
     click.echo(f"{'laps':>12}: {len(data['laps'])}")
     for name, summary in data["streams"].items():
@@ -172,9 +179,13 @@ def rebuild_cmd(app: App, as_json: bool) -> None:
 
     summary = rebuild_all(app.engine, app.settings)
     recompute_changed(app)
-    click.echo(json.dumps(summary, indent=2) if as_json else f"rebuilt {summary['rebuilt']} activities from {summary['files']} files; {len(summary['failed'])} failed")
+    removed = f", {len(summary['removed'])} removed (not an activity)" if summary.get("removed") else ""
+    click.echo(json.dumps(summary, indent=2) if as_json else f"rebuilt {summary['rebuilt']} activities from {summary['files']} files; {len(summary['failed'])} failed{removed}")
 
 
 def register(main: click.Group) -> None:
+    from heavylegs.cli import time_cmds
+
     for cmd in (import_cmd, activities_cmd, show_cmd, rebuild_cmd):
         main.add_command(cmd)
+    time_cmds.register(main)

@@ -14,6 +14,7 @@ from rich.table import Table
 from heavylegs.cli.app import App, athlete_option, pass_app, table_console
 from heavylegs.settings import ConfigError
 from heavylegs.service.sources import SourceError, activity_counts, add_source, list_sources, remove_source
+from heavylegs.sources.store import extra_status
 
 
 @click.group("connect")
@@ -52,8 +53,7 @@ def _iso(ts: float | None) -> str | None:
 
 
 def _interval(app: App, kind: str, config: dict[str, Any]) -> float:
-    key = "folder_scan_interval_s" if kind == "folder" else "sync_interval_s"
-    return float(config.get("interval_s") or app.settings.get(f"service.{key}", 300 if kind == "folder" else 900))
+    return float(config.get("interval_s") or app.settings.cfg.service.source_interval_s(kind))
 
 
 def source_rows(app: App) -> list[dict[str, Any]]:
@@ -73,7 +73,7 @@ def source_rows(app: App) -> list[dict[str, Any]]:
                 "path": config.get("path"),
                 "last_run": _iso(src.last_run_ts), "last_success": _iso(src.last_success_ts), "last_new": _iso(src.last_new_ts),
                 "last_error": src.last_error, "activities": counts.get(int(src.id), 0), "next_run": _iso(next_ts),
-            }
+            } | extra_status(app.engine, app.settings, src)  # e.g. Garmin's key_expires
         )
     return out
 

@@ -6,6 +6,7 @@ model is fitted on all of the athlete's TRIMP runs at once.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from analysis._util import backward_dt
+from analysis.intervals import lap_structure
 from analysis.moving import moving_mask
 from analysis.runs import RunMetrics, run_metrics
 from analysis.trimp import banister_trimp, hr_coverage
@@ -41,6 +43,7 @@ class ActivityInfo:
     timer_s: float | None = None
     moving_s: float | None = None
     distance_m: float | None = None
+    laps_json: str | None = None
 
     @property
     def is_multisport_parent(self) -> bool:
@@ -53,7 +56,7 @@ class ActivityInfo:
 
 
 LIST_COLS = ("id", "revision", "start_ts", "local_date", "sport", "parent_id")
-DETAIL_COLS = ("sub_sport", "elapsed_s", "timer_s", "moving_s", "distance_m")
+DETAIL_COLS = ("sub_sport", "elapsed_s", "timer_s", "moving_s", "distance_m", "laps_json")
 
 
 def _finite(x: Any) -> float | None:
@@ -61,6 +64,23 @@ def _finite(x: Any) -> float | None:
         return None
     x = float(x)
     return x if np.isfinite(x) else None
+
+
+def laps_structure(laps_json: str | None, min_ratio: float = 1.3) -> str | None:
+    """``analysis.intervals.lap_structure`` of the stored laps ("intervals", "workout" or None)."""
+    try:
+        laps = json.loads(laps_json or "[]")
+    except ValueError:
+        return None
+    if not isinstance(laps, list) or not laps:
+        return None
+    laps = [lap for lap in laps if isinstance(lap, dict)]
+    return lap_structure(
+        [lap.get("intensity") for lap in laps],
+        [_finite(lap.get("distance_m")) if isinstance(lap.get("distance_m"), (int, float)) else None for lap in laps],
+        [_finite(lap.get("timer_s")) if isinstance(lap.get("timer_s"), (int, float)) else None for lap in laps],
+        min_ratio=min_ratio,
+    )
 
 
 def _run_metrics(info: ActivityInfo, s: Streams, cfg: AnalysisConfig) -> RunMetrics | None:
@@ -76,6 +96,7 @@ def _run_metrics(info: ActivityInfo, s: Streams, cfg: AnalysisConfig) -> RunMetr
         cadence_spm=s.cadence_spm,
         treadmill=info.is_treadmill,
         params=cfg.run_params,
+        laps_structure=laps_structure(info.laps_json, cfg.run_params.steady_reps_ratio),
     )
 
 

@@ -17,11 +17,15 @@ from datetime import date, datetime
 from typing import Any
 
 from analysis.daily import DailyParams
+from analysis.gap import GAP_MODELS
 from analysis.runs import RunParams
 from heavylegs.settings import ConfigError, Settings
 from ingest.model import RUNNING_SPORTS
 
-ANALYSIS_VERSION = 2  # 2: steadiness also looks for short reps
+# 2: steadiness also looks for short reps
+# 3: empirical GAP model by default (was Minetti), terrain-robust fade/decoupling (flat-only check),
+#    interval sessions from the file's laps and from a rep block between warm-up and cool-down.
+ANALYSIS_VERSION = 3
 
 # The load model is fitted on runs; a ride's speed says nothing about its
 # cost, so only activities on foot get an estimated load when HR is missing.
@@ -35,7 +39,7 @@ DEFAULT_HR_MAX_BPM = 190.0
 
 # [analysis] keys that never change a per-activity number read from streams.
 SERIES_ONLY_KEYS = frozenset({
-    "sports", "acute_days", "chronic_days", "ctl_days", "atl_days", "baseline_runs", "estimate_min_hr_runs",
+    "sports", "acute_days", "chronic_days", "ctl_days", "atl_days", "baseline_runs", "baseline_min_runs", "estimate_min_hr_runs",
     "hr_rest_default_bpm", "hr_max_percentile", "hr_max_window_days",
 })
 
@@ -52,6 +56,7 @@ class AnalysisConfig:
     hr_coverage_for_trimp: float
     trimp_max_gap_s: float
     baseline_runs: int
+    baseline_min_runs: int
     estimate_min_hr_runs: int
     run_params: RunParams
     daily_params: DailyParams
@@ -110,7 +115,13 @@ def analysis_config(settings: Settings, athlete_name: str) -> AnalysisConfig:
         steady_short_split_m=float(a.get("steady_short_split_m", 200)),
         steady_reps_ratio=float(a.get("steady_reps_ratio", 1.3)),
         max_gap_s=float(a.get("trimp_max_gap_s", 30)),
+        gap_model=str(a.get("gap_model", "empirical")),
+        gap_band=float(a.get("gap_band", 0.5)),
+        flat_max_grade=float(a.get("flat_max_grade", 0.02)),
+        flat_min_share=float(a.get("flat_min_share", 0.2)),
     )
+    if run.gap_model not in GAP_MODELS:
+        raise ConfigError(f"analysis.gap_model must be one of {', '.join(GAP_MODELS)}, not {run.gap_model!r}")
     daily = DailyParams(
         acute_days=int(a.get("acute_days", 7)),
         chronic_days=int(a.get("chronic_days", 28)),
@@ -128,6 +139,7 @@ def analysis_config(settings: Settings, athlete_name: str) -> AnalysisConfig:
         hr_coverage_for_trimp=float(a.get("hr_coverage_for_trimp", 0.8)),
         trimp_max_gap_s=float(a.get("trimp_max_gap_s", 30)),
         baseline_runs=int(a.get("baseline_runs", 10)),
+        baseline_min_runs=int(a.get("baseline_min_runs", 3)),
         estimate_min_hr_runs=int(a.get("estimate_min_hr_runs", 5)),
         run_params=run,
         daily_params=daily,

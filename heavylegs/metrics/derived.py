@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.baseline import fade_vs_baseline
+from analysis.baseline import rolling_baselines
 from analysis.estimate import LoadModel, estimate_load, fit_load_model
 from heavylegs.metrics.activity import ActivityInfo
 from heavylegs.metrics.config import ESTIMABLE_SPORTS, AnalysisConfig
@@ -90,33 +90,37 @@ DERIVED_COLS = ("load", "load_method") + _BASELINE_KEYS
 
 
 def apply_baselines(entries: list[Entry], cfg: AnalysisConfig, from_order: tuple[float, int] | None) -> set[int]:
-    """Fade of each qualifying run against the athlete's previous steady runs.
+    """Fade of each qualifying run against the athlete's own earlier steady runs.
 
     ``baseline_median``/``baseline_mad``: median and MAD (unscaled, in
-    percentage points) of the fade of the last ``baseline_runs`` earlier
-    steady qualifying runs; ``fade_z`` is analysis.baseline's z;
-    ``fade_vs_baseline`` = fade - median, in percentage points (None while
-    the baseline is undefined). Only runs at or after ``from_order`` are
-    recomputed (None = none; ``(-inf, 0)`` = all). Returns the changed ids.
+    percentage points) from ``analysis.baseline.rolling_baselines`` over the
+    fades of earlier steady qualifying runs: the last ``baseline_runs``
+    (default 10) of comparable duration (x/÷ 1.5; all durations when fewer
+    than ``baseline_min_runs``, default 3, are comparable), leaving out
+    earlier outlier runs (fade > median + max(3, 3 x 1.4826 x MAD)) so a
+    fading episode does not become the norm; None with fewer than
+    ``baseline_min_runs`` earlier runs. ``fade_z`` = (fade - median) / MAD
+    (raw MAD, as before), None when MAD is 0; ``fade_vs_baseline`` = fade - median,
+    in points. Only runs at or after ``from_order`` are updated (None = none;
+    ``(-inf, 0)`` = all). Returns the changed ids.
     """
     changed: set[int] = set()
     if from_order is None:
         return changed
     runs = sorted((e for e in entries if e.m.get("qualifies")), key=lambda e: e.order)
-    previous: list[float] = []
-    n = cfg.baseline_runs
-    for e in runs:
-        fade = _num(e.m.get("fade_pct"))
-        if e.order >= from_order:
-            new: dict[str, float | None] = dict.fromkeys(_BASELINE_KEYS)
-            if fade is not None:
-                median, mad, z = fade_vs_baseline(previous[-n:], fade, n=n)
-                median = _num(median)
-                new.update(baseline_median=median, baseline_mad=_num(mad), fade_z=_num(z))
-                new["fade_vs_baseline"] = fade - median if median is not None else None
-            if any(e.m.get(k) != v for k, v in new.items()):
-                e.m.update(new)
-                changed.add(e.info.id)
-        if fade is not None and e.m.get("steady"):
-            previous.append(fade)
+    fades = [_num(e.m.get("fade_pct")) for e in runs]
+    pooled = [f if f is not None and e.m.get("steady") else np.nan for e, f in zip(runs, fades)]
+    durations = [_num(e.m.get("moving_s")) or np.nan for e in runs]
+    med, mad, _ = rolling_baselines(pooled, durations, n=cfg.baseline_runs, min_runs=cfg.baseline_min_runs)
+    for e, fade, m_i, d_i in zip(runs, fades, med, mad):
+        if e.order < from_order:
+            continue
+        new: dict[str, float | None] = dict.fromkeys(_BASELINE_KEYS)
+        if fade is not None and np.isfinite(m_i):
+            median, spread = float(m_i), float(d_i)
+            z = (fade - median) / spread if spread > 0 else None
+            new.update(baseline_median=median, baseline_mad=spread, fade_z=_num(z), fade_vs_baseline=fade - median)
+        if any(e.m.get(k) != v for k, v in new.items()):
+            e.m.update(new)
+            changed.add(e.info.id)
     return changed

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from heavylegs.metrics.baselines import metric_baselines, steady_with
 from heavylegs.metrics.daily import SERIES_KEYS
 from heavylegs.metrics.tables import activity_metrics, analysis_state, daily_metrics
 
@@ -32,6 +33,10 @@ RUN_KEYS: tuple[str, ...] = (
 )
 # Extra keys with ``run_rows(..., detail=True)`` (the alert rules use them).
 RUN_DETAIL_KEYS: tuple[str, ...] = ("baseline_median", "baseline_mad", "fade_z", "hr_coverage")
+# ...and these, derived on read (``metrics.baselines``): the runner's usual decoupling and cadence drop.
+RUN_BASELINE_KEYS: tuple[str, ...] = (
+    "decoupling_baseline_median", "decoupling_baseline_mad", "cadence_baseline_median", "cadence_baseline_mad",
+)
 
 
 def _clean(v: Any) -> Any:
@@ -60,12 +65,13 @@ def daily_rows(conn: Connection, athlete_id: int, since: date | None = None, unt
 
 
 def run_rows(conn: Connection, athlete_id: int, since: date | None = None, *, detail: bool = False) -> list[dict[str, Any]]:
-    """One dict per qualifying run, oldest first, with exactly ``RUN_KEYS`` (+ ``RUN_DETAIL_KEYS``)."""
+    """One dict per qualifying run, oldest first, with exactly ``RUN_KEYS`` (+ ``RUN_DETAIL_KEYS`` and
+    ``RUN_BASELINE_KEYS``; the latter are None without enough earlier steady runs)."""
     c = activity_metrics.c
     keys = RUN_KEYS + (RUN_DETAIL_KEYS if detail else ())
     cols = [c.activity_id if k == "id" else c[k] for k in keys]
     q = select(*cols).where(c.athlete_id == athlete_id, c.qualifies.is_(True))
-    if since is not None:
+    if since is not None and not detail:  # baselines need the earlier runs; filtered below
         q = q.where(c.local_date >= since)
     out = []
     for r in conn.execute(q.order_by(c.local_date, c.activity_id)):
@@ -74,7 +80,19 @@ def run_rows(conn: Connection, athlete_id: int, since: date | None = None, *, de
         row["local_date"] = _as_date(row["local_date"])
         row["steady"] = None if row["steady"] is None else bool(row["steady"])
         out.append(row)
+    if detail:
+        _add_baselines(out)
+        if since is not None:
+            out = [r for r in out if r["local_date"] >= since]
     return out
+
+
+def _add_baselines(rows: list[dict[str, Any]]) -> None:
+    for key, prefix, min_s in (("decoupling_pct", "decoupling", 2400.0), ("cadence_drop_pct", "cadence", 0.0)):
+        base = metric_baselines(rows, key, id_key="id", eligible=steady_with(key, min_s))
+        for r in rows:
+            median, mad = base.get(r["id"], (None, None))
+            r[f"{prefix}_baseline_median"], r[f"{prefix}_baseline_mad"] = median, mad
 
 
 @dataclass(frozen=True)

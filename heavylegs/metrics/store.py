@@ -37,7 +37,8 @@ def load_entries(conn: Connection, athlete_id: int) -> list[Entry]:
     a, m = activities.c, activity_metrics.c
     qm = select(*(m[k] for k in _METRIC_COLS)).where(m.athlete_id == athlete_id)
     stored = {r[0]: dict(zip(_METRIC_COLS, r)) for r in conn.execute(qm)}
-    qa = select(*(a[k] for k in LIST_COLS)).where(a.athlete_id == athlete_id).order_by(a.start_ts, a.id)
+    # time_known false: no real date, so no day to count it on (issue 14; heavylegs set-start fixes it).
+    qa = select(*(a[k] for k in LIST_COLS)).where(a.athlete_id == athlete_id, a.time_known.is_not(False)).order_by(a.start_ts, a.id)
     return [Entry(ActivityInfo(*r), stored.get(r[0], {})) for r in conn.execute(qa)]
 
 

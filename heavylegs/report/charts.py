@@ -120,6 +120,8 @@ def long_run_chart_png(profile: RunProfile | None) -> bytes:
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="lower left", fontsize=8, frameon=False, ncol=3)
-    ax.set_title(profile.title, fontsize=10)
+    # The title holds the activity's name (from a file or Strava): never math text or TeX, so a "$" in
+    # a name ("Long run $\frac{1}{$") is shown as typed instead of failing every render.
+    ax.set_title(profile.title, fontsize=10, parse_math=False, usetex=False)
     ax.grid(alpha=0.3)
     return _png(fig)

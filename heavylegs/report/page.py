@@ -23,6 +23,7 @@ from heavylegs.report.profile import RunProfile, run_profile
 from heavylegs.report.text import ACWR_TEXT, FADE_TEXT, LONG_RUN_TEXT, STYLE
 from heavylegs.settings import Settings
 from heavylegs.store.activities import load_streams
+from heavylegs.store.db import read
 from heavylegs.store.tables import activities, athletes
 
 
@@ -59,7 +60,7 @@ def _load_window(all_days: list[dict[str, Any]], since: date, today: date, month
 def _profile(engine: Engine, run: dict[str, Any] | None, cfg: AnalysisConfig) -> RunProfile | None:
     if run is None:
         return None
-    with engine.connect() as conn:
+    with read(engine) as conn:
         row = conn.execute(select(activities).where(activities.c.id == run["id"])).first()
         streams = load_streams(conn, run["id"]) if row is not None else None
         conn.rollback()
@@ -113,10 +114,10 @@ def _runs_table(runs: list[dict[str, Any]]) -> str:
 
 def render_report_html(engine: Engine, settings: Settings, athlete_id: int, today: date) -> str:
     """The report page for ``athlete_id`` as of ``today`` (the athlete's local date)."""
-    rep = settings.section("report")
-    months = int(rep.get("months", 6))
+    rep = settings.cfg.report
+    months = rep.months
     since = today - timedelta(days=round(months * 30.44))
-    with engine.connect() as conn:
+    with read(engine) as conn:
         name = conn.execute(select(athletes.c.name).where(athletes.c.id == athlete_id)).scalar()
         if name is None:
             raise KeyError(f"no athlete with id {athlete_id}")
@@ -128,8 +129,8 @@ def render_report_html(engine: Engine, settings: Settings, athlete_id: int, toda
         conn.rollback()
     cfg = analysis_config(settings, str(name))
     days, load_heading = _load_window(all_days, since, today, months)
-    recent = runs[-int(rep.get("runs", 30)) :]
-    long_run = _latest_long_run(runs, float(rep.get("long_run_m", 10000)))
+    recent = runs[-rep.runs :]
+    long_run = _latest_long_run(runs, rep.long_run_m)
     profile = _profile(engine, long_run, cfg)
     summary = load_summary(all_days[-1] if all_days else None, cfg, len(all_days))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -8,6 +8,7 @@ a run cut short by a crash is simply done again by the next run.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from typing import Callable
 from sqlalchemy import Engine, delete, insert, select, update
 
 from heavylegs.service import summary as summaries
-from heavylegs.service.sources import STOPPING, SyncResult, get_kind, get_source_by_id, record_result
+from heavylegs.sources.base import SyncResult
+from heavylegs.sources.registry import get_kind
+from heavylegs.sources.store import get_source_by_id, record_result
 from heavylegs.settings import Settings
 from heavylegs.store.meta import metadata
 from heavylegs.store.tables import job_runs, sources
@@ -104,14 +107,14 @@ class JobRunner:
         return outcome
 
 
-def sync_source(engine: Engine, settings: Settings, source_id: int) -> JobOutcome:
+def sync_source(engine: Engine, settings: Settings, source_id: int, stop: threading.Event | None = None) -> JobOutcome:
     """One source's scan or sync, with the outcome stored on its row."""
     source = get_source_by_id(engine, source_id)
     if source is None or not source.enabled:
         return JobOutcome(summary="source removed or disabled")
     now = datetime.now(timezone.utc)
     try:
-        result = get_kind(source.kind).sync(engine, settings, source, now)
+        result = get_kind(source.kind).sync(engine, settings, source, now, stop=stop)
     except Exception as exc:
         result = SyncResult(status="error", error=f"{type(exc).__name__}: {exc}")
     record_result(engine, source_id, result, now.timestamp())
@@ -133,10 +136,10 @@ def analysis(engine: Engine, settings: Settings) -> JobOutcome:
     return JobOutcome(counts=counts)
 
 
-def deliver(engine: Engine, settings: Settings, force: bool = False) -> JobOutcome:
+def deliver(engine: Engine, settings: Settings, force: bool = False, stop: threading.Event | None = None) -> JobOutcome:
     from heavylegs.alerts.delivery import deliver_due
 
-    return JobOutcome(counts=summaries.counts(deliver_due(engine, settings, datetime.now(timezone.utc), force=force, stop=STOPPING), ""))
+    return JobOutcome(counts=summaries.counts(deliver_due(engine, settings, datetime.now(timezone.utc), force=force, stop=stop), ""))
 
 
 def digest(engine: Engine, settings: Settings) -> JobOutcome:
@@ -151,7 +154,7 @@ def housekeeping(engine: Engine, settings: Settings) -> JobOutcome:
 
     now = datetime.now(timezone.utc)
     counts = {"strava_raw": summaries.as_int(apply_retention(engine, settings, now))}
-    counts["attempts"] = prune_attempts(engine, float(settings.get("service.attempts_retention_days", 90)), now.timestamp())
+    counts["attempts"] = prune_attempts(engine, settings.cfg.service.attempts_retention_days, now.timestamp())
     counts["stale_jobs"] = prune_job_rows(engine)
     return JobOutcome(counts=counts)
 

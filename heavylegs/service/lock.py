@@ -18,6 +18,12 @@ from sqlalchemy.engine import make_url
 ADVISORY_KEY = 7243002
 
 
+def lock_path(database: str) -> Path:
+    """``<real path of the database>.lock``: a symlink (or another spelling) of the same database
+    file leads to the same lock, so two services can never share one store."""
+    return Path(f"{os.path.realpath(Path(database).expanduser())}.lock")
+
+
 class AlreadyRunning(Exception):
     """Another ``heavylegs run`` holds the lock on this database."""
 
@@ -31,26 +37,27 @@ class ServiceLock:
     def describe(self) -> str:
         url = make_url(str(self.engine.url))
         if url.get_backend_name() == "sqlite":
-            return f"{url.database}.lock"
+            return f"{lock_path(str(url.database))}"
         return f"advisory lock {ADVISORY_KEY} on {url.render_as_string(hide_password=True)}"
 
     def acquire(self) -> "ServiceLock":
         url = make_url(str(self.engine.url))
         if url.get_backend_name() == "sqlite":
-            self._acquire_file(Path(str(url.database)).expanduser())
+            self._acquire_file(lock_path(str(url.database)))
         else:
             self._acquire_advisory()
         return self
 
-    def _acquire_file(self, db_path: Path) -> None:
-        lock_path = Path(f"{db_path}.lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    def _acquire_file(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_NOFOLLOW: a symlink planted at the lock's name cannot redirect our write.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             os.close(fd)
-            raise AlreadyRunning(f"another heavylegs instance holds the lock {lock_path}") from exc
+            raise AlreadyRunning(f"another heavylegs instance holds the lock {path}") from exc
+        os.fchmod(fd, 0o600)  # a lock file left by an older version was 0644
         # The pid is only informative; the flock is what counts.
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from heavylegs.store.meta import metadata
 from heavylegs.store.tables import activities, sources
+from heavylegs.store.db import read
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -36,7 +37,7 @@ class _StoreCollector(Collector):
         yield from families
 
     def _read(self) -> Iterator[GaugeMetricFamily]:
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             total = conn.execute(select(func.count()).select_from(activities).where(activities.c.parent_id.is_(None))).scalar() or 0
             acts = GaugeMetricFamily("heavylegs_activities", "Activities in the store (multisport legs not counted)")
             acts.add_metric([], float(total))

@@ -6,7 +6,6 @@ exits anyway, which loses nothing because every job is idempotent.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -17,36 +16,23 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from heavylegs.alerts.channels import build_channels, channel_warnings
+from heavylegs.service.auth import Auth, check_exposure
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
 from heavylegs.service.prom import ServiceMetrics
 from heavylegs.service.scheduler import Service
-from heavylegs.service.sources import add_source, get_source, source_config
+from heavylegs.sources.inbox import ensure_inbox  # the default inbox never takes over a user's source
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
-from heavylegs.store.tables import sources
 
 log = logging.getLogger("heavylegs.service")
 
 EXIT_LOCKED = 3
 RECONCILE_S = 10.0
-
-
-def ensure_inbox(engine: Engine, settings: Settings, inbox: Path) -> None:
-    """The folder source named ``inbox`` for the default athlete, pointing at ``inbox``."""
-    inbox.mkdir(parents=True, exist_ok=True)
-    path = str(inbox.resolve())
-    existing = get_source(engine, "inbox")
-    if existing is None:
-        add_source(engine, "inbox", "folder", settings.default_athlete, {"path": path})
-        return
-    config = source_config(existing)
-    if config.get("path") != path:
-        log.info("inbox moved from %s to %s", config.get("path"), path)
-        with engine.begin() as conn:
-            conn.execute(update(sources).where(sources.c.id == existing.id).values(config_json=json.dumps(config | {"path": path}, sort_keys=True)))
+CONCURRENCY_LIMIT = 64
 
 
 def _setup_logging() -> None:
@@ -64,7 +50,9 @@ def _setup_logging() -> None:
 
 def _serve(app: Any, host: str, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     # In a thread uvicorn installs no signal handlers: the main thread owns SIGTERM/SIGINT.
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False))
+    # limit_concurrency: a flood of connections gets 503s instead of threads and memory without bound.
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False,
+                                           limit_concurrency=CONCURRENCY_LIMIT, server_header=False))
     thread = threading.Thread(target=server.run, name="http", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -75,6 +63,14 @@ def _serve(app: Any, host: str, port: int) -> tuple[uvicorn.Server, threading.Th
 
 def run_service(engine: Engine, settings: Settings, inbox: Path, port: int | None = None, host: str | None = None) -> int:
     _setup_logging()
+    bind_host = host or settings.cfg.service.host
+    auth = Auth.from_settings(settings)  # ConfigError (a bad token or hash) stops the start
+    check_exposure(settings, bind_host, auth)
+    build_channels(settings)  # e.g. an SMTP login without TLS is refused now, not at the first alert
+    for warning in channel_warnings(settings):
+        log.warning("%s", warning)
+    # Files the service creates from here on (inbox, alert log, keys, SQLite -wal/-shm) are the user's alone.
+    os.umask(0o077)
     lock = ServiceLock(engine)
     try:
         lock.acquire()
@@ -92,17 +88,17 @@ def run_service(engine: Engine, settings: Settings, inbox: Path, port: int | Non
         metrics = ServiceMetrics(engine)
         service = Service(engine, settings, observe=metrics.observe)
         service.on_new_data.append(metrics.count_new)
-        bind_host = host or str(settings.get("service.host", "127.0.0.1"))
-        bind_port = int(port if port is not None else settings.get("service.port", 8080))
+        bind_port = port if port is not None else settings.cfg.service.port
         # Listen first: a taken port should stop us before any job runs.
-        server, http = _serve(build_app(engine, settings, service, metrics, lock), bind_host, bind_port)
+        server, http = _serve(build_app(engine, settings, service, metrics, lock, bind_host=bind_host, auth=auth), bind_host, bind_port)
         if not server.started:
             print(f"heavylegs run: cannot listen on {bind_host}:{bind_port} (port in use?)", file=sys.stderr)
             server.should_exit = True
             return 1
         service.start()
         db_shown = make_url(settings.db_url).render_as_string(hide_password=True)
-        log.info("service started on http://%s:%d db=%s inbox=%s pid=%d", bind_host, bind_port, db_shown, inbox, os.getpid())
+        log.info("service started on http://%s:%d db=%s inbox=%s pid=%d login=%s", bind_host, bind_port, db_shown, inbox, os.getpid(),
+                 "required" if auth.enabled else "off (loopback only)")
         while not stop.wait(RECONCILE_S):
             if not http.is_alive():
                 log.error("the HTTP server stopped; shutting down")
@@ -113,7 +109,7 @@ def run_service(engine: Engine, settings: Settings, inbox: Path, port: int | Non
                 log.warning("could not refresh sources: %s", exc)
         log.info("stopping")
         server.should_exit = True
-        finished = service.stop(float(settings.get("service.stop_timeout_s", 25)))
+        finished = service.stop(settings.cfg.service.stop_timeout_s)
         http.join(3.0)
         if not finished:
             log.warning("a job did not finish in time; exiting anyway (its work is redone on the next start)")

@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from heavylegs.service import jobs
-from heavylegs.service.sources import STOPPING, list_sources, source_config
+from heavylegs.sources.store import list_sources, source_config
 from heavylegs.service.watch import FolderWatcher
 from heavylegs.settings import Settings
 
@@ -47,10 +47,13 @@ class Service:
         self._lock = threading.RLock()
         self._running: set[str] = set()
         self._rerun: set[str] = set()
+        # The stop signal, passed to every job that works in units (files, pages, deliveries).
+        self.stopping = threading.Event()
 
     # ---- helpers -------------------------------------------------------
-    def _interval(self, key: str, default: float) -> float:
-        return max(0.05, float(self.settings.get(f"service.{key}", default)))
+    @staticmethod
+    def _interval(seconds: float) -> float:
+        return max(0.05, seconds)
 
     def _add(self, job_id: str, fn: Callable[[], Any], trigger: Any) -> None:
         self.scheduler.add_job(self._guarded, trigger, args=(job_id, fn), id=job_id, name=job_id, next_run_time=_now(), replace_existing=True)
@@ -70,7 +73,7 @@ class Service:
 
     def wake_job(self, job_id: str) -> bool:
         """Run a job now, or right after its current run (a wake during a run must not be lost)."""
-        if STOPPING.is_set():
+        if self.stopping.is_set():
             return False
         with self._lock:
             if job_id in self._running:
@@ -91,7 +94,7 @@ class Service:
 
     # ---- job bodies ----------------------------------------------------
     def _source(self, job_id: str, source_id: int, label: str) -> None:
-        outcome = self.runner.run(job_id, label, lambda: jobs.sync_source(self.engine, self.settings, source_id))
+        outcome = self.runner.run(job_id, label, lambda: jobs.sync_source(self.engine, self.settings, source_id, self.stopping))
         if outcome.new_data:
             for callback in self.on_new_data:
                 callback(job_id, outcome)
@@ -103,7 +106,7 @@ class Service:
             self.wake_job("deliver")
 
     def _deliver(self) -> None:
-        self.runner.run("deliver", "deliver", lambda: jobs.deliver(self.engine, self.settings))
+        self.runner.run("deliver", "deliver", lambda: jobs.deliver(self.engine, self.settings, stop=self.stopping))
 
     def _digest(self) -> None:
         self.runner.run("digest", "digest", lambda: jobs.digest(self.engine, self.settings))
@@ -114,7 +117,7 @@ class Service:
     # ---- schedule ------------------------------------------------------
     def reconcile(self) -> None:
         """Match the source jobs to the sources table (sources come and go while we run)."""
-        if STOPPING.is_set():
+        if self.stopping.is_set():
             return
         wanted = {}
         folders: dict[str, str] = {}
@@ -135,7 +138,7 @@ class Service:
                 if job_id in self.source_jobs:
                     continue
                 self.source_jobs[job_id] = (source_id, kind, name)
-                seconds = self._interval("folder_scan_interval_s" if kind in FOLDER_KINDS else "sync_interval_s", 300 if kind in FOLDER_KINDS else 900)
+                seconds = self._interval(self.settings.cfg.service.source_interval_s("folder" if kind in FOLDER_KINDS else kind))
                 label = f"{job_id.split(':')[0]} {kind}={name}"
                 self._add(job_id, lambda j=job_id, s=source_id, lb=label: self._source(j, s, lb), IntervalTrigger(seconds=seconds))
         if self.watcher is not None:
@@ -159,12 +162,13 @@ class Service:
                                    next_run_time=_now())
 
     def start(self) -> None:
-        STOPPING.clear()
+        self.stopping.clear()
         self._add_digest()  # first: a config error stops the start before any job is scheduled
-        self._add("analysis", self._analysis, IntervalTrigger(seconds=self._interval("analysis_interval_s", 60)))
-        self._add("deliver", self._deliver, IntervalTrigger(seconds=self._interval("deliver_interval_s", 30)))
-        self._add("housekeeping", self._housekeeping, IntervalTrigger(seconds=self._interval("housekeeping_interval_s", 3600)))
-        if self.settings.get("service.watch_files", False):
+        conf = self.settings.cfg.service
+        self._add("analysis", self._analysis, IntervalTrigger(seconds=self._interval(conf.analysis_interval_s)))
+        self._add("deliver", self._deliver, IntervalTrigger(seconds=self._interval(conf.deliver_interval_s)))
+        self._add("housekeeping", self._housekeeping, IntervalTrigger(seconds=self._interval(conf.housekeeping_interval_s)))
+        if conf.watch_files:
             self.watcher = FolderWatcher(self.wake_job)
         self.reconcile()
         self.scheduler.start()
@@ -181,7 +185,7 @@ class Service:
 
     def stop(self, timeout: float) -> bool:
         """Stop scheduling, let running jobs finish their unit of work; False if they overran."""
-        STOPPING.set()
+        self.stopping.set()
         if self.watcher is not None:
             self.watcher.stop()
         if not self.scheduler.running:

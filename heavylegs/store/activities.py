@@ -18,6 +18,7 @@ from heavylegs.metrics.tables import analysis_state
 from heavylegs.store.matching import MatchRules, find_match
 from heavylegs.store.streams import decode_streams, encode_streams
 from heavylegs.store.tables import activities, activity_sources, athletes
+from ingest.files import display_name
 from ingest.model import FORMAT_RANK, Activity, Streams
 
 
@@ -28,6 +29,10 @@ class SourceRef:
     sha256: str = ""
     format: str | None = None
     source_id: int | None = None
+
+    def __post_init__(self) -> None:
+        # A path that is not UTF-8 (surrogate escapes) would fail in every driver: store its display form.
+        object.__setattr__(self, "ref", display_name(self.ref))
 
 
 @dataclass
@@ -85,6 +90,7 @@ def summary_values(act: Activity, streams_z: bytes | None = None) -> dict[str, A
         "n_samples": len(act.streams),
         "streams_z": streams_z if streams_z is not None else encode_streams(act.streams),
         "laps_json": json.dumps([asdict(lap) for lap in act.laps]),
+        "time_known": bool(act.time_known),
     }
 
 

@@ -11,11 +11,12 @@ import zlib
 from sqlalchemy import Connection, delete, insert, select
 
 from heavylegs.store.tables import file_outcomes, raw_files
+from ingest.files import display_name
 
 
 def record_outcome(conn: Connection, sha256: str, status: str, reason: str, path: str) -> None:
     conn.execute(delete(file_outcomes).where(file_outcomes.c.sha256 == sha256))
-    conn.execute(insert(file_outcomes).values(sha256=sha256, status=status, reason=reason, path=path, ts=time.time()))
+    conn.execute(insert(file_outcomes).values(sha256=sha256, status=status, reason=display_name(reason), path=display_name(path), ts=time.time()))
 
 
 def store_raw(conn: Connection, sha256: str, fmt: str, data: bytes | None = None, *, data_z: bytes | None = None, size: int | None = None) -> None:

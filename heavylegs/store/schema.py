@@ -5,3 +5,4 @@ from heavylegs.store import tables  # noqa: F401
 from heavylegs.metrics import tables as metric_tables  # noqa: F401
 from heavylegs.alerts import tables as alert_tables  # noqa: F401
 from heavylegs.strava import tables as strava_tables  # noqa: F401
+from heavylegs.sources import tables as source_tables  # noqa: F401

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from heavylegs.store.meta import IdType, metadata
@@ -77,6 +78,9 @@ activities = Table(
     Column("strava_id", IdType, nullable=True, unique=True),
     Column("streams_z", LargeBinary, nullable=True),
     Column("laps_json", Text, nullable=False, default="[]"),
+    # False: the file gives no real date (device clock never set); left out of the analysis
+    # until the user sets the start (heavylegs set-start). Added by schema version 2.
+    Column("time_known", Boolean, nullable=False, default=True, server_default=true()),
     Column("revision", Integer, nullable=False, default=1),
     Column("created_ts", Double, nullable=False),
     Column("updated_ts", Double, nullable=False),

@@ -11,12 +11,13 @@ stored activity again. A rerun first reads the real usage with ``GET
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select, update
 
 from heavylegs.settings import Settings
+from heavylegs.sources.base import BackfillReport, Progress, Waiting
+from heavylegs.sources.http import Paused, Waiter
 from heavylegs.strava import records
 from heavylegs.strava.fetch import settle
 from heavylegs.strava.sync import rules, sport_types
@@ -26,42 +27,8 @@ from ingest.strava.budget import BudgetExhausted
 from ingest.strava.client import StravaClient, StravaError, Unauthorized
 
 
-@dataclass
-class Report:
-    listed: int = 0
-    already_present: int = 0
-    fetched: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    requests: int = 0
-    status: str = "done"  # "done" | "paused" | "planned"
-    resume_at: float | None = None
-    plan: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-Progress = Callable[[int, int, float], None]  # done, total, eta seconds
-Waiting = Callable[[float], None]  # resume_at
-
-
-class _Spender:
-    """Calls the client; when the budget is out, waits for the reset or gives up (``wait=False``)."""
-
-    def __init__(self, client: StravaClient, wait: bool, on_wait: Waiting | None) -> None:
-        self.client, self.wait, self.on_wait = client, wait, on_wait
-
-    def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        while True:
-            try:
-                return fn(*args, **kwargs)
-            except BudgetExhausted as exc:
-                if not self.wait:
-                    raise
-                if self.on_wait is not None:
-                    self.on_wait(exc.resume_at)
-                budget = self.client.budget
-                budget.sleep(max(0.0, exc.resume_at - budget.clock()) + 1.0)
+# One report type for every source's backfill (see heavylegs.sources.base).
+Report = BackfillReport
 
 
 def _range_filter(source: Any, after_ts: int, before_ts: int) -> Any:
@@ -85,7 +52,7 @@ def _position(engine: Engine, source: Any, after_ts: int, before_ts: int) -> tup
     return 1, False
 
 
-def _dry_run(spend: _Spender, client: StravaClient, engine: Engine, settings: Settings, source: Any, after_ts: int, before_ts: int) -> Report:
+def _dry_run(spend: Waiter, client: StravaClient, engine: Engine, settings: Settings, source: Any, after_ts: int, before_ts: int) -> Report:
     report, page, wanted, start = Report(status="planned"), 1, 0, client.requests
     while True:
         items = spend(client.list_activities, after=after_ts, before=before_ts or None, page=page)
@@ -109,7 +76,9 @@ def run(
     engine: Engine, settings: Settings, source: Any, client: StravaClient, *, after_ts: int = 0, before_ts: int = 0,
     wait: bool = True, dry_run: bool = False, on_progress: Progress | None = None, on_wait: Waiting | None = None,
 ) -> Report:
-    spend = _Spender(client, wait, on_wait)
+    # The shared rate-limit waiter: an exhausted budget is waited out (on the budget's clock) or, with wait=False, a pause.
+    spend = Waiter(wait=wait, on_wait=on_wait, clock=client.budget.clock, sleep=client.budget.sleep, margin_s=1.0,
+                   rate_limited=(BudgetExhausted,))
     started, fetched = time.time(), 0
     try:
         spend(client.athlete)  # one cheap request: the real usage, and a token check
@@ -135,7 +104,7 @@ def run(
                 on_progress(i, len(todo), client.budget.seconds_for(len(todo) - i))
             try:
                 outcome = spend(settle, engine, source, records.unpack(row.summary_z), client, sport_types(settings), rules(settings), planned=True)
-            except (BudgetExhausted, Unauthorized, NeedsReauth):
+            except (BudgetExhausted, Paused, Unauthorized, NeedsReauth):
                 raise
             except StravaError as exc:
                 with engine.begin() as conn:
@@ -145,7 +114,7 @@ def run(
         if on_progress is not None:
             on_progress(len(todo), len(todo), 0.0)
         report = Report()
-    except BudgetExhausted as exc:
+    except (BudgetExhausted, Paused) as exc:
         report = Report(status="paused", resume_at=exc.resume_at)
     except (Unauthorized, NeedsReauth) as exc:
         mark_needs_reauth(engine, int(source.id), str(exc))

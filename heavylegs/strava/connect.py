@@ -2,9 +2,9 @@
 
 ``begin`` records a random ``state``; ``complete`` (called by the CLI's
 loopback callback server or by the service's /oauth/strava/callback) refuses
-any redirect whose state is not pending -- before any code exchange -- checks
-the granted scope, exchanges the code and stores the tokens and the source
-row in one transaction. The outcome is written on the pending row so a CLI
+any redirect whose state is not pending or is over an hour old -- before any
+code exchange -- checks the granted scope, exchanges the code and stores the
+tokens and the source row in one transaction. The outcome is written on the pending row so a CLI
 waiting on a busy port can learn it from the database.
 """
 from __future__ import annotations
@@ -64,6 +64,11 @@ def complete(engine: Engine, settings: Settings, params: dict[str, str], now: fl
         pending = conn.execute(select(strava_oauth_pending).where(strava_oauth_pending.c.state == state)).first()
     if pending is None or pending.outcome is not None:
         return Outcome(False, "state mismatch: this redirect does not belong to a pending connect (nothing was exchanged); run connect again")
+    now = time.time() if now is None else now
+    if now - float(pending.created_ts) > PENDING_TTL_S:
+        # A state is good for an hour: an old authorize link (or a leaked redirect) must not connect anything.
+        return _finish(engine, state, Outcome(False, "this connect attempt expired (its state is over an hour old); nothing was exchanged. "
+                                                     "Run heavylegs connect strava again"))
     if params.get("error"):
         return _finish(engine, state, Outcome(False, f"Strava authorization was not granted ({params['error']})"))
     problem = missing_scope(params.get("scope"))
@@ -78,7 +83,6 @@ def complete(engine: Engine, settings: Settings, params: dict[str, str], now: fl
     finally:
         client.close()
     athlete = tokens.get("athlete") or {}
-    now = time.time() if now is None else now
     lookback = 86_400 * int(settings.get("strava.initial_sync_days", 14))
     with engine.begin() as conn:
         athlete_id = get_or_create_athlete(conn, pending.athlete)

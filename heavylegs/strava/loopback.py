@@ -6,6 +6,7 @@ the callback itself), the command waits for the outcome in the database.
 """
 from __future__ import annotations
 
+import hmac
 import html
 import threading
 import time
@@ -48,7 +49,7 @@ class CallbackServer:
                     self.send_error(404)
                     return
                 params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                if params.get("state") != owner.state:
+                if not hmac.compare_digest(str(params.get("state") or "").encode(), owner.state.encode()):
                     outcome = Outcome(False, "state mismatch: the redirect did not carry this connect's state; nothing was exchanged. Run connect again.")
                 else:
                     outcome = complete(owner.engine, owner.settings, params)

@@ -1,13 +1,14 @@
 """The live sync: new activities since the cursor, plus pending webhook events."""
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from heavylegs.service.sources import STOPPING, SyncResult
+from heavylegs.sources.base import SyncResult
 from heavylegs.settings import Settings
 from heavylegs.store.matching import MatchRules
 from heavylegs.strava.fetch import settle
@@ -26,8 +27,8 @@ def rules(settings: Settings) -> MatchRules:
     return MatchRules.from_settings(settings.section("dedup"))
 
 
-def sync(client: StravaClient, engine: Engine, settings: Settings, source: Any, now: datetime) -> SyncResult:
-    """Webhook events first, then every page after the cursor until an empty one."""
+def sync(client: StravaClient, engine: Engine, settings: Settings, source: Any, now: datetime, stop: threading.Event | None = None) -> SyncResult:
+    """Webhook events first, then every page after the cursor until an empty one (or until ``stop`` is set)."""
     result = SyncResult()
     try:
         events = process_events(client, engine, settings, source)
@@ -38,7 +39,7 @@ def sync(client: StravaClient, engine: Engine, settings: Settings, source: Any, 
         # One second of overlap: activities starting in the cursor's own second are
         # listed again and recognised as known, never missed.
         after, page = cursor - 1, 1
-        while not STOPPING.is_set():
+        while stop is None or not stop.is_set():
             items = client.list_activities(after=after, page=page)
             if not items:
                 break

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from heavylegs.settings import Settings
 from heavylegs.store.tables import sources
-from heavylegs.strava.crypto import decrypt, encrypt
+from heavylegs.sources.crypto import decrypt, encrypt
 from heavylegs.strava.tables import strava_tokens
 from ingest.strava.client import InvalidGrant, StravaClient
 

@@ -7,6 +7,7 @@ only ever sees this structure.
 """
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +89,7 @@ class FitMessages:
     """
 
     columns: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    messages: MutableMapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # fast: decoded lazily
     chains: int = 1
     truncated: bool = False  # decoding stopped at damage; what came before is kept
     damage: str | None = None  # why decoding stopped early, e.g. "truncated at byte 768"

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ingest.errors import DecodeError, NotAnActivity
+from ingest.fit.clock import apply_shift, drop_system_times, find_shift, first_system_time, needs_clock
 from ingest.fit.messages import FitMessages
 from ingest.fit.multisport import build_legs, combined_sport, session_bounds
 from ingest.fit.multisport import fit_time as _unix
@@ -14,6 +15,7 @@ from ingest.fit.reference import FIT_EPOCH_UNIX
 from ingest.fit.sports import cadence_factor, sport_of
 from ingest.fit.streams import build_streams, hr_from_beats, merge_by_timestamp
 from ingest.model import Activity, Lap, Streams
+from ingest.plausible import HR_MAX_BPM, HR_MIN_BPM, hr_or_none
 
 _MAX_OFFSET_S = 14 * 3600
 _QUARTER_HOUR_S = 900
@@ -54,13 +56,30 @@ def _with_beat_hr(rec: dict[str, np.ndarray], msgs: FitMessages) -> dict[str, np
 
 
 def _utc_offset(msgs: FitMessages) -> int | None:
-    """Local minus UTC time from the activity message, rounded to 15 minutes."""
+    """Local minus UTC time from the activity message, in whole seconds.
+
+    Not rounded here: ``ingest.finalize`` snaps it to an offset some time zone
+    really has (a watch's local_timestamp may be minutes off its UTC one).
+    """
     activity = msgs.first("activity") or {}
     local, utc = _unix(activity.get("local_timestamp")), _unix(activity.get("timestamp"))
-    if local is None or utc is None:
+    if local is None or utc is None or utc < _CLOCK_SET_UNIX:
         return None
-    offset = int(round((local - utc) / _QUARTER_HOUR_S)) * _QUARTER_HOUR_S
-    return offset if abs(offset) <= _MAX_OFFSET_S else None
+    offset = int(round(local - utc))
+    return offset if abs(offset) <= _MAX_OFFSET_S + _QUARTER_HOUR_S else None
+
+
+def _set_clock(msgs: FitMessages) -> str | None:
+    """Shift device system times to real ones when the file says how (``ingest.fit.clock``)."""
+    if not needs_clock(msgs):
+        return None
+    found = find_shift(msgs, first_system_time(msgs))
+    if found is None:
+        dropped = drop_system_times(msgs)
+        return f"dropped {dropped} records stamped with the device's power-on time, not a date" if dropped else None
+    shift, source = found
+    apply_shift(msgs, shift)
+    return f"device clock was not set: real time taken from {source}"
 
 
 def _device(msgs: FitMessages) -> tuple[str | None, str | None]:
@@ -73,6 +92,11 @@ def _device(msgs: FitMessages) -> tuple[str | None, str | None]:
     if not isinstance(product, str):
         product = source.get("product_name") or source.get("product")
     return (str(manufacturer) if manufacturer is not None else None, str(product) if product is not None else None)
+
+
+def _label(value: Any) -> str | None:
+    # Enum names come as strings; an enum value unknown to the profile stays a number and means nothing to us.
+    return value.strip().lower()[:32] or None if isinstance(value, str) else None
 
 
 def _laps(msgs: FitMessages, start: float, end: float) -> list[Lap]:
@@ -89,6 +113,8 @@ def _laps(msgs: FitMessages, start: float, end: float) -> list[Lap]:
                 distance_m=_num(lap.get("total_distance")),
                 avg_hr_bpm=_num(lap.get("avg_heart_rate")),
                 max_hr_bpm=_num(lap.get("max_heart_rate")),
+                intensity=_label(lap.get("intensity")),
+                trigger=_label(lap.get("lap_trigger")),
             )
         )
     return sorted(laps, key=lambda lap: lap.start_offset_s)
@@ -113,10 +139,11 @@ def totals(activity: Activity, sessions: list[dict[str, Any]], first_distance_at
     if len(sessions) == 1:
         activity.avg_hr_bpm = _num(sessions[0].get("avg_heart_rate"))
         activity.max_hr_bpm = _num(sessions[0].get("max_heart_rate"))
-    if s.hr_bpm is not None and activity.avg_hr_bpm is None:
-        activity.avg_hr_bpm = float(np.nanmean(s.hr_bpm))
-    if s.hr_bpm is not None and activity.max_hr_bpm is None:
-        activity.max_hr_bpm = float(np.nanmax(s.hr_bpm))
+    hr = s.hr_bpm[(s.hr_bpm >= HR_MIN_BPM) & (s.hr_bpm <= HR_MAX_BPM)] if s.hr_bpm is not None else None
+    if hr is not None and hr.size and hr_or_none(activity.avg_hr_bpm) is None:
+        activity.avg_hr_bpm = float(hr.mean())
+    if hr is not None and hr.size and hr_or_none(activity.max_hr_bpm) is None:
+        activity.max_hr_bpm = float(hr.max())
 
 
 def _main_sport(msgs: FitMessages, sessions: list[dict[str, Any]]) -> tuple[str, str | None]:
@@ -132,6 +159,7 @@ def to_activities(msgs: FitMessages) -> list[Activity]:
     label = file_type_label(msgs)
     if label is not None:
         raise NotAnActivity(f"not an activity: {label} file")
+    clock_note = _set_clock(msgs)
     sessions, starts = session_bounds(msgs.messages.get("session", []))
     rec = _with_beat_hr(merge_by_timestamp(msgs.records()), msgs)
     ts = rec.get("timestamp", np.zeros(0))
@@ -171,7 +199,15 @@ def to_activities(msgs: FitMessages) -> list[Activity]:
         for leg, session in zip(activity.legs, sessions):
             totals(leg, [session], first_distance_at_zero=False)
     if start < _CLOCK_SET_UNIX:
-        activity.notes.append("device clock was not set: times count from the device's power-on, not the real date")
+        activity.time_known = False
+        for leg in activity.legs:
+            leg.time_known = False
+        activity.notes.append(
+            "device clock was not set and no message in the file gives the real time: the date is unknown,"
+            " so the activity is left out of the analysis until you set it (heavylegs set-start)"
+        )
+    elif clock_note:
+        activity.notes.append(clock_note)
     if msgs.truncated:
         n_records = max((v.size for v in msgs.records().values()), default=0)
         activity.notes.append(f"{msgs.damage}; salvaged {n_records} records")

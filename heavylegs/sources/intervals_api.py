@@ -1,0 +1,86 @@
+"""intervals.icu for a source: settings, list entries read defensively, a client with the stored key."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+
+from heavylegs.settings import Settings
+from heavylegs.sources.base import SourceError
+from heavylegs.sources.http import last_request, load_secret, save_last_request
+from heavylegs.sources.remote_records import Listed
+from heavylegs.sources.store import source_config
+from ingest.intervals.client import IntervalsClient, is_strava_stub
+
+KIND = "intervals"
+REAUTH_HINT = ("create a new API key in intervals.icu (Settings, Developer Settings) and run "
+               "`heavylegs connect intervals --name {name} --athlete-id ID` again; the source keeps its activities")
+
+
+@dataclass(frozen=True)
+class IntervalsConfig:
+    api_url: str
+    lookback_days: int
+    activity_types: list[str]
+    max_requests_per_minute: float
+    sync_max_wait_s: float
+    request_timeout_s: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> "IntervalsConfig":
+        c = settings.cfg.intervals
+        return cls(c.api_url, int(c.lookback_days), [str(t) for t in c.activity_types], float(c.max_requests_per_minute),
+                   float(c.sync_max_wait_s), float(c.request_timeout_s))
+
+
+def new_client(settings: Settings, athlete_id: str, key: Callable[[], str], last: float | None = None) -> IntervalsClient:
+    cfg = IntervalsConfig.of(settings)
+    return IntervalsClient(cfg.api_url, athlete_id, key, max_requests_per_minute=cfg.max_requests_per_minute,
+                           timeout_s=cfg.request_timeout_s, last_request=last)
+
+
+def source_client(engine: Engine, settings: Settings, source: Any) -> IntervalsClient:
+    source_id = int(source.id)
+
+    def key() -> str:
+        secret = load_secret(engine, settings, source_id)
+        if secret is None:
+            raise SourceError(f"no intervals.icu key stored for {source.name!r}: " + REAUTH_HINT.format(name=source.name))
+        return secret
+
+    athlete_id = str(source_config(source).get("athlete_id") or "0")
+    return new_client(settings, athlete_id, key, last_request(engine, source_id))
+
+
+def remember_pace(engine: Engine, source: Any, client: IntervalsClient) -> None:
+    if client.pacer.last is not None:
+        save_last_request(engine, int(source.id), client.pacer.last)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number > 0 else None
+
+
+def start_ts(item: dict[str, Any]) -> float | None:
+    """Unix seconds from ``start_date`` (UTC, ISO 8601); a local time alone cannot be placed."""
+    text = item.get("start_date")
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def listed(item: dict[str, Any], types: list[str]) -> Listed:
+    durations = [d for d in (_number(item.get("elapsed_time")), _number(item.get("moving_time"))) if d is not None]
+    sport = str(item.get("type") or "")
+    return Listed(str(item["id"]), start_ts(item), list(dict.fromkeys(durations)), _number(item.get("distance")), sport, item,
+                  wanted=sport in types, strava=is_strava_stub(item))

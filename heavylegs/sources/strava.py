@@ -1,0 +1,115 @@
+"""Strava as a source kind: the plug-in face of ``heavylegs.strava`` (OAuth, sync, backfill, webhooks).
+
+The Strava internals stay in their package; this module only adapts them to
+``base.Source`` so the service and the CLI treat Strava like any other kind.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Engine, Row
+
+from heavylegs.settings import Settings
+from heavylegs.sources.base import BackfillOptions, BackfillReport, Echo, NeedsReauth, Progress, SourceError, SyncResult, Waiting
+from heavylegs.sources.crypto import SecretKeyError
+from heavylegs.sources.registry import check_name
+from heavylegs.strava.api import NotConfigured, credentials, source_client
+from heavylegs.strava.tokens import NeedsReauth as StravaNeedsReauth
+from heavylegs.strava.tokens import delete_tokens, load_tokens
+from ingest.strava.client import StravaError
+
+
+def _day_ts(value: Any, shift_days: int = 0) -> int:
+    if value is None:
+        return 0
+    start = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    return int((start + timedelta(days=shift_days)).timestamp())
+
+
+class StravaSource:
+    kind = "strava"
+
+    def connect(self, engine: Engine, settings: Settings, name: str, athlete: str, echo: Echo, **options: Any) -> str:
+        """The OAuth flow: open (or print) the authorize URL and wait for the redirect on 127.0.0.1."""
+        import webbrowser
+
+        from heavylegs.strava.connect import begin
+        from heavylegs.strava.loopback import CallbackServer
+
+        check_name(name)
+        state, url = begin(engine, settings, athlete, name)  # NotConfigured propagates: the CLI makes it a usage error
+        server = CallbackServer(engine, settings, state)
+        if not server.start():
+            echo(f"port {settings.get('strava.callback_port')} is in use: waiting for the heavylegs service to receive the callback")
+        if options.get("no_browser") or not webbrowser.open(url):
+            echo("Open this URL in a browser to authorize heavylegs on Strava:")
+            echo(url)
+        else:
+            echo("Authorize heavylegs in the browser window that just opened.")
+        outcome = server.wait(float(options.get("timeout_s", 300.0)))
+        if not outcome.ok:
+            raise SourceError(outcome.message)
+        return outcome.message
+
+    def sync(self, engine: Engine, settings: Settings, source: Any, now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
+        from heavylegs.strava.sync import sync
+
+        try:
+            credentials(settings)
+        except NotConfigured as exc:
+            return SyncResult(status="error", error=str(exc))
+        client, _ = source_client(engine, settings, int(source.id), use_reserve=True)
+        try:
+            return sync(client, engine, settings, source, now, stop)
+        except (StravaNeedsReauth, SecretKeyError) as exc:
+            return SyncResult(status="needs_reauth", error=str(exc))
+        finally:
+            client.close()
+
+    def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
+                 on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
+        from heavylegs.strava import backfill
+
+        try:
+            credentials(settings)
+        except NotConfigured as exc:
+            raise SourceError(str(exc)) from exc
+        client, _ = source_client(engine, settings, int(source.id), use_reserve=False)
+        try:
+            return backfill.run(engine, settings, source, client, after_ts=max(0, _day_ts(options.since) - 1),
+                                before_ts=_day_ts(options.until, 1), wait=options.wait, dry_run=options.dry_run,
+                                on_progress=on_progress, on_wait=on_wait)
+        except StravaNeedsReauth as exc:
+            raise NeedsReauth(str(exc)) from exc
+        finally:
+            client.close()
+
+    def on_disconnect(self, engine: Engine, settings: Settings, source: Any, purge: bool) -> None:
+        """Revoke access on Strava (best effort) and forget the tokens."""
+        client, manager = source_client(engine, settings, int(source.id))
+        try:
+            with engine.connect() as conn:
+                stored = load_tokens(conn, settings, int(source.id))
+            if stored is not None:
+                # A fresh token if possible: deauthorize refuses an expired one.
+                token = manager.access_token() if credentials_ok(settings) else stored.access_token
+                client.deauthorize(token)
+        except (StravaNeedsReauth, StravaError, SecretKeyError):
+            pass  # already revoked or unreachable: forgetting the tokens still disconnects us
+        finally:
+            client.close()
+            with engine.begin() as conn:
+                delete_tokens(conn, int(source.id))
+
+    def status(self, engine: Engine, settings: Settings, source: Row[Any]) -> dict[str, Any]:
+        return {}
+
+
+def credentials_ok(settings: Settings) -> bool:
+    try:
+        credentials(settings)
+        return True
+    except NotConfigured:
+        return False

@@ -1,0 +1,1 @@
+"""intervals.icu API client (personal API key, HTTP Basic ``API_KEY:<key>``)."""

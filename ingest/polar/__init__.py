@@ -1,0 +1,1 @@
+"""Polar AccessLink v3 client (OAuth code flow, exercises, webhooks)."""
