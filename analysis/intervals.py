@@ -7,7 +7,8 @@ cool-down (``has_rep_block``). Pure numpy, units in names.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -7,8 +7,20 @@ from typing import Any
 import numpy as np
 
 from analysis._runsteps import (
-    Steps, band_steps, build_steps, by_distance, by_time, enough_flat, fade_pct, flat_weights, gap_speed, mean_hr,
-    median_cadence, smallest, split_speeds, split_speeds_interp,
+    Steps,
+    band_steps,
+    build_steps,
+    by_distance,
+    by_time,
+    enough_flat,
+    fade_pct,
+    flat_weights,
+    gap_speed,
+    mean_hr,
+    median_cadence,
+    smallest,
+    split_speeds,
+    split_speeds_interp,
 )
 from analysis._util import as_f64
 from analysis.hr import valid_hr

@@ -210,7 +210,7 @@ class Settings:
     def secret_key(self) -> str | None:
         return self.env.get(ENV_SECRET_KEY) or None
 
-    def with_overrides(self, dotted: dict[str, Any]) -> "Settings":
+    def with_overrides(self, dotted: dict[str, Any]) -> Settings:
         """A copy with ``{"a.b": value}`` set (renamed keys accepted), validated again."""
         data = copy.deepcopy(self.data)
         for key, value in dotted.items():

@@ -61,7 +61,7 @@ def _known(root: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
 
 
 def _message(err: dict[str, Any], root: type[BaseModel]) -> str:
-    kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
+    kind, loc = err["type"], tuple(err["loc"])
     if kind == "extra_forbidden":
         close = difflib.get_close_matches(str(loc[-1]), _known(root, loc), n=1)
         return "unknown key" + (f" (did you mean {close[0]}?)" if close else "")

@@ -1,7 +1,7 @@
 """``[alerts]``, ``[alerts.rules.*]`` and ``[[alerts.channels]]`` of ``config/default.toml`` as typed sections."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, model_validator
 
@@ -127,7 +127,7 @@ class EmailChannelConf(ChannelBase):
     ca_file: str | None = Field(None, description="Overrides smtp.ca_file for this channel.")
 
     @model_validator(mode="after")
-    def _needs_recipient(self) -> "EmailChannelConf":
+    def _needs_recipient(self) -> EmailChannelConf:
         if not self.to:
             raise ValueError("email needs 'to' (an address or a list of addresses)")
         return self
@@ -148,7 +148,7 @@ class AppriseChannelConf(ChannelBase):
 
 
 ChannelConf = Annotated[
-    Union[FileChannelConf, EmailChannelConf, WebhookChannelConf, AppriseChannelConf],
+    FileChannelConf | EmailChannelConf | WebhookChannelConf | AppriseChannelConf,
     Discriminator("kind", custom_error_type="union_tag_invalid",
                   custom_error_message=f"unknown kind (one of {', '.join(CHANNEL_KINDS)})"),
 ]

@@ -18,7 +18,7 @@ from ingest.tzsnap import snap_offset
 
 @lru_cache(maxsize=1)
 def _tzfinder() -> Any:
-    from timezonefinder import TimezoneFinder
+    from timezonefinder import TimezoneFinder  # noqa: PLC0415  (loads ~50 MB of shapes: only when a file has GPS and no offset)
 
     return TimezoneFinder()
 

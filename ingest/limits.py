@@ -14,6 +14,6 @@ class Limits:
     max_nesting: int = 3
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> "Limits":
+    def from_mapping(cls, values: dict[str, Any]) -> Limits:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})

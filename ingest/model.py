@@ -52,7 +52,7 @@ class Streams:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
     @classmethod
-    def empty(cls) -> "Streams":
+    def empty(cls) -> Streams:
         return cls(time_s=np.zeros(0, dtype=np.float64))
 
 
@@ -100,7 +100,7 @@ class Activity:
     max_hr_bpm: float | None = None
     laps: list[Lap] = field(default_factory=list)
     streams: Streams = field(default_factory=Streams.empty)
-    legs: list["Activity"] = field(default_factory=list)
+    legs: list[Activity] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # salvage warnings etc.
     # False when the file gives no real date (a device whose clock was never set):
     # the activity is kept but left out of the analysis until the user sets its start.

@@ -6,13 +6,27 @@ read: ``TPX/Speed``, ``TPX/RunCadence`` and ``TPX/Watts`` (any prefix).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from lxml.etree import _Element
 
 from ingest.errors import DecodeError, HostileInput, NotAnActivity
 from ingest.model import Activity
-from ingest.tcx_activity import ALT, CAD, DIST, HR, LAT, LON, POWER, RUNCAD, SPEED, WIDTH, ActivityParts, build_activity, read_lap
+from ingest.tcx_activity import (
+    ALT,
+    CAD,
+    DIST,
+    HR,
+    LAT,
+    LON,
+    POWER,
+    RUNCAD,
+    SPEED,
+    WIDTH,
+    ActivityParts,
+    build_activity,
+    read_lap,
+)
 from ingest.xmlsafe import SafeIterparse, local, prepare, release
 from ingest.xmltrack import to_float
 

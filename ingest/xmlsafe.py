@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from lxml import etree
 

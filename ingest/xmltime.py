@@ -6,8 +6,8 @@ whitespace) goes through ``datetime.fromisoformat`` one value at a time.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Sequence
 
 import numpy as np
 

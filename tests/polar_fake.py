@@ -80,6 +80,7 @@ class PolarFake:
     window_s: tuple[float, float] = (900.0, 86400.0)
     consents_ok: bool = True
     user_id: int = 87654321
+    expires_in: int = 31535999  # about a year, as Polar says
     exercises: dict[str, FakeExercise] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     force_429: int = 0
@@ -87,7 +88,7 @@ class PolarFake:
     clock_offset_s: float = 0.0
     _codes: dict[str, tuple[float, str]] = field(default_factory=dict)  # code -> (issued, redirect_uri)
     _tokens: dict[str, bool] = field(default_factory=dict)  # token -> valid
-    _registered: set[str] = field(default_factory=set)
+    _registered: set[int] = field(default_factory=set)  # users registered with the client (not tokens)
     _usage: list[int] = field(default_factory=lambda: [0, 0])
     _window_start: list[float] = field(default_factory=lambda: [time.time(), time.time()])
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -167,7 +168,7 @@ class PolarFake:
             headers = self._rate_headers()
         try:
             if over or forced:
-                status, out, extra = 429, b'{"error":"rate limit"}', {}
+                status, out, extra = 429, b'{"error":"rate limit"}', dict[str, str]()
             else:
                 status, out, extra = self._route(h, method, parts.path, parse_qs(parts.query), body)
         except Exception as exc:  # a bug in the fake shows as a 500
@@ -207,9 +208,9 @@ class PolarFake:
                 return 400, b'{"error":"invalid_grant"}', js
             if time.time() + self.clock_offset_s - issued[0] > self.code_ttl_s or form.get("redirect_uri") != issued[1]:
                 return 400, b'{"error":"invalid_grant","error_description":"code expired or redirect_uri mismatch"}', js
-            token = secrets.token_hex(16)
-            self._tokens[token] = True
-            return 200, json.dumps({"access_token": token, "token_type": "bearer", "expires_in": 31535999, "x_user_id": self.user_id}).encode(), js
+            new_token = secrets.token_hex(16)
+            self._tokens[new_token] = True
+            return 200, json.dumps({"access_token": new_token, "token_type": "bearer", "expires_in": self.expires_in, "x_user_id": self.user_id}).encode(), js
         if path == "/v3/webhooks" and method == "POST":
             return self._create_webhook(h, body)
         token = self._bearer(h)
@@ -221,14 +222,14 @@ class PolarFake:
                 return 400, b"", {}
             if not self.consents_ok:
                 return 403, b'{"error":"user has not accepted mandatory consents"}', js
-            if token in self._registered:
+            if self.user_id in self._registered:
                 return 409, b'{"error":"user already registered"}', js
-            self._registered.add(token)
+            self._registered.add(self.user_id)
             return 200, json.dumps({"polar-user-id": self.user_id, "member-id": member}).encode(), js
         if path == f"/v3/users/{self.user_id}" and method == "DELETE":
-            self._registered.discard(token)
+            self._registered.discard(self.user_id)
             return 204, b"", {}
-        if token not in self._registered or not self.consents_ok:
+        if self.user_id not in self._registered or not self.consents_ok:
             return 403, b"", {}
         if path == "/v3/exercises" and method == "GET":
             recent = [e.entry(self.user_id) for e in self.exercises.values() if e.uploaded_days_ago <= 30]

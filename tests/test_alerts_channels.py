@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from heavylegs.alerts.channels import build_channels
 from heavylegs.alerts.delivery import deliver_due, send_test
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import channel_status, list_alerts
+from heavylegs.alerts.transports.registry import build_channels
 from heavylegs.settings import ConfigError, Settings, load_settings
 from tests.receivers import WebhookReceiver
 from tests.test_alerts_support import NOW, TODAY, add_athlete, add_days, add_run, only_rule, with_channels

@@ -12,7 +12,7 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.model import alert_id
 from heavylegs.alerts.query import list_alerts
 from heavylegs.service import jobs
-from heavylegs.service.scheduler import Service
+from heavylegs.service.scheduler import Scheduler
 from heavylegs.settings import ConfigError, Settings
 from tests.conftest import run_cli
 from tests.receivers import SmtpReceiver, WebhookReceiver
@@ -96,15 +96,15 @@ def test_digest_job_and_schedule_through_the_service(engine: Engine, settings: S
     outcome = jobs.digest(engine, s)
     assert outcome.error is None and (outcome.counts["queued"], outcome.counts["delivered"]) == (1, 1)
     assert jobs.digest(engine, s).counts["known"] == 1
-    service = Service(engine, s.with_overrides({"athletes.alice.timezone": "America/New_York"}))
+    service = Scheduler(engine, s.with_overrides({"athletes.alice.timezone": "America/New_York"}))
     service._add_digest()
     assert sorted(j.id for j in service.scheduler.get_jobs()) == ["digest", "digest:America/New_York"]
     # Like every job it runs at start too, so a digest missed during downtime goes out once.
     assert all(j.next_run_time <= datetime.now(timezone.utc) for j in service.scheduler.get_jobs())
     with pytest.raises(ConfigError, match="alerts.digest_time"):
-        Service(engine, s.with_overrides({"alerts.digest_time": "7.30"}))._add_digest()
+        Scheduler(engine, s.with_overrides({"alerts.digest_time": "7.30"}))._add_digest()
     with pytest.raises(ConfigError, match="alerts.quiet_hours"):
-        Service(engine, s.with_overrides({"alerts.quiet_hours": "late"}))._add_digest()
+        Scheduler(engine, s.with_overrides({"alerts.quiet_hours": "late"}))._add_digest()
 
 
 @pytest.mark.slow

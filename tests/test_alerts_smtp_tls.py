@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 
 from heavylegs.alerts.delivery import deliver_due
 from heavylegs.alerts.query import channel_status, list_alerts
+from heavylegs.alerts.transports.email import EmailTransport
 from heavylegs.settings import Settings
+from heavylegs.settings_schema_alerts import EmailChannelConf
 from tests.receivers import SmtpReceiver
 from tests.test_alerts_email import _queue, _settings
 from tests.test_alerts_support import NOW
@@ -83,8 +85,6 @@ def test_plain_smtp_to_a_server_that_requires_starttls_is_refused(lite: tuple[En
 
 
 def test_ca_file_is_read_from_config(tmp_path: Path, lite: tuple[Engine, Settings]) -> None:
-    from heavylegs.alerts.email import EmailChannel
-
     _, settings = lite
-    channel = EmailChannel.from_config("mail", settings.with_overrides({"smtp.ca_file": "~/ca.pem"}), {"to": "a@b.c"})
+    channel = EmailTransport.from_config("mail", settings.with_overrides({"smtp.ca_file": "~/ca.pem"}), EmailChannelConf(kind="email", to="a@b.c"))
     assert channel.ca_file == str(Path("~/ca.pem").expanduser())

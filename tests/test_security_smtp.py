@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from heavylegs.alerts.channels import build_channels, channel_warnings
+from heavylegs.alerts.transports.registry import build_channels, channel_warnings
 from heavylegs.cli import main
 from heavylegs.settings import ConfigError, load_settings
 from tests.conftest import run_cli

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.testclient import TestClient
 
 from heavylegs.service.prom import ServiceMetrics
-from heavylegs.service.scheduler import Service
+from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings, load_settings
 from heavylegs.sources import crypto
@@ -96,12 +96,12 @@ def test_cli_listing_does_not_wait_for_a_held_write_lock(engine: Engine, setting
 def service_app(engine: Engine, settings: Settings) -> Iterator[TestClient]:
     cfg = settings.with_overrides({"service.folder_scan_interval_s": 3600, "import.workers": 1})
     metrics = ServiceMetrics(engine)
-    service = Service(engine, cfg, observe=metrics.observe)
+    service = Scheduler(engine, cfg, observe=metrics.observe)
     service.start()
     client = TestClient(build_app(engine, cfg, service, metrics), base_url="http://127.0.0.1")
     try:
         # Let the first runs of the jobs finish, so only the health check reads meanwhile.
-        poll(lambda: all(s.runs >= 1 for s in service.runner.stats.values()) and service.runner.stats, 20, what="first job runs")
+        poll(lambda: all(s.runs >= 1 for s in service.job_runner.stats.values()) and service.job_runner.stats, 20, what="first job runs")
         yield client
     finally:
         service.stop(20)

@@ -21,7 +21,7 @@ import uvicorn
 from sqlalchemy import Engine, func, select, update
 
 from heavylegs.service.prom import ServiceMetrics
-from heavylegs.service.scheduler import Service
+from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.sources import get_source
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
@@ -31,9 +31,19 @@ from heavylegs.store.tables import activities, sources
 from heavylegs.strava import webhooks
 from heavylegs.strava.connect import begin
 from heavylegs.strava.subscription import subscribe
-from heavylegs.strava.tables import strava_events, strava_oauth_pending, strava_subscription, strava_tokens
+from heavylegs.strava.tables import (
+    strava_events,
+    strava_oauth_pending,
+    strava_subscription,
+    strava_tokens,
+)
 from tests.service_support import free_port
-from tests.strava_fake import StravaFake, seed_connection, strava_settings, synthetic_run
+from tests.strava_fake import (
+    StravaFake,
+    seed_connection,
+    strava_settings,
+    synthetic_run,
+)
 
 T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
 
@@ -44,7 +54,7 @@ class Hl:
     def __init__(self, engine: Engine, settings: Settings, fake: StravaFake) -> None:
         self.engine, self.fake, self.port = engine, fake, free_port()
         self.settings = strava_settings(settings, fake, callback_port=self.port, webhook_creates_per_sync=3)
-        app = build_app(engine, self.settings, Service(engine, self.settings), ServiceMetrics(engine), bind_host="127.0.0.1")
+        app = build_app(engine, self.settings, Scheduler(engine, self.settings), ServiceMetrics(engine), bind_host="127.0.0.1")
         self.woken: list[str] = []
         app.state.wake_sources = self.woken.append  # the test runs the sync itself
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
@@ -271,7 +281,8 @@ def test_the_pending_queue_is_capped(engine: Engine, settings: Settings, fake: S
     try:
         for i in range(4):
             assert service.post(fake.event("activity", 100 + i, "delete")).json() == {"received": True}
-        service.post(fake.event("athlete", fake.athlete_id, "update", {"authorized": "false"}))  # never dropped
+        service.post(fake.event("athlete", fake.athlete_id, "update", {"authorized": "false"}))  # never crowded out
+        service.post(fake.event("athlete", fake.athlete_id, "update", {"authorized": "false"}, event_time=int(time.time()) + 9))  # one is enough
         with engine.connect() as conn:
             assert [r.object_id for r in conn.execute(select(strava_events.c.object_id).order_by(strava_events.c.id))] == [100, 101, fake.athlete_id]
     finally:

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
 from heavylegs.service.prom import ServiceMetrics
-from heavylegs.service.scheduler import Service
+from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.sources import add_source
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
@@ -33,13 +33,13 @@ def _copy_aged(src: Path, dst: Path) -> None:
 
 
 @pytest.fixture
-def running(engine: Engine, settings: Settings, tmp_path: Path) -> Iterator[tuple[Service, TestClient, Path]]:
+def running(engine: Engine, settings: Settings, tmp_path: Path) -> Iterator[tuple[Scheduler, TestClient, Path]]:
     watch = tmp_path / "watch"
     watch.mkdir()
     add_source(engine, "watch", "folder", "me", {"path": str(watch)})
     cfg = settings.with_overrides({"service.folder_scan_interval_s": 3600, "service.folder_settle_s": 0.2, "import.workers": 1})
     metrics = ServiceMetrics(engine)
-    service = Service(engine, cfg, observe=metrics.observe)
+    service = Scheduler(engine, cfg, observe=metrics.observe)
     service.on_new_data.append(metrics.count_new)
     service.start()
     # A loopback Host: the endpoint answers only allowed host names (DNS rebinding), not "testserver".
@@ -154,13 +154,13 @@ def test_file_events_trigger_a_scan_when_watching(engine: Engine, settings: Sett
     cfg = settings.with_overrides(
         {"service.folder_scan_interval_s": 3600, "service.watch_files": True, "service.folder_settle_s": 0.2, "import.workers": 1}
     )
-    service = Service(engine, cfg)
+    service = Scheduler(engine, cfg)
     service.start()
     try:
-        poll(lambda: (service.runner.stats.get("scan:watched") or None) is not None and service.runner.stats["scan:watched"].runs >= 1, 15, what="the first scan")
+        poll(lambda: (service.job_runner.stats.get("scan:watched") or None) is not None and service.job_runner.stats["scan:watched"].runs >= 1, 15, what="the first scan")
         time.sleep(0.5)  # let the watcher start
         _copy_aged(FENIX, watch / "new.fit")
-        poll(lambda: service.runner.stats["scan:watched"].runs >= 2, 15, what="a scan caused by the file event")
+        poll(lambda: service.job_runner.stats["scan:watched"].runs >= 2, 15, what="a scan caused by the file event")
         with engine.connect() as conn:
             assert conn.execute(select(job_runs.c.last_summary).where(job_runs.c.job == "scan:watched")).scalar() is not None
     finally:

@@ -19,14 +19,14 @@ FENIX = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"
 
 
 def test_every_registered_kind_implements_the_interface() -> None:
-    assert set(KINDS) >= {"folder", "strava", "garmin"}
+    assert set(KINDS) >= {"folder", "strava", "garmin", "polar", "intervals"}
     for name in KINDS:
         kind = get_kind(name)
         assert kind.kind == name
         for method in ("connect", "sync", "backfill", "on_disconnect", "status"):
             assert callable(getattr(kind, method)), (name, method)
     with pytest.raises(SourceError, match="unknown source kind"):
-        get_kind("polar")
+        get_kind("suunto")
 
 
 def test_reserved_names_are_refused_whatever_the_case() -> None:

@@ -10,21 +10,24 @@ count against the max age.
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, Row, func, or_, select
 
-from heavylegs.alerts.channels import Channel, build_channels
-from heavylegs.alerts.model import TransportError
-from heavylegs.alerts.outbox import OPEN, claim, daily_history, defer, record_attempt, row_to_alert
+from heavylegs.alerts.model import DeliveryStatus, Finding, TransportError
+from heavylegs.alerts.outbox import OPEN, claim, daily_history, defer, record_attempt, row_to_alert, store_alert
 from heavylegs.alerts.quiet import QuietHours, quiet_hours
 from heavylegs.alerts.tables import alert_deliveries, alerts
-from heavylegs.settings import Settings
+from heavylegs.alerts.transports.base import Transport
+from heavylegs.alerts.transports.registry import build_channels
+from heavylegs.settings import ConfigError, Settings
 
 BATCH = 200
 
@@ -49,7 +52,7 @@ def backoff_s(attempt: int, base_s: float, max_s: float, rng: random.Random | No
     return delay * (0.5 + 0.5 * (rng or random).random())
 
 
-def _candidates(engine: Engine, now_ts: float, stale_before: float, force: bool, alert_ids: list[str] | None, after_id: int) -> list:
+def _candidates(engine: Engine, now_ts: float, stale_before: float, force: bool, alert_ids: list[str] | None, after_id: int) -> list[Row[Any]]:
     q = (
         select(alert_deliveries.c.id.label("delivery_id"), alert_deliveries.c.channel, alert_deliveries.c.attempts,
                alert_deliveries.c.created_ts.label("queued_ts"), alerts)
@@ -62,7 +65,7 @@ def _candidates(engine: Engine, now_ts: float, stale_before: float, force: bool,
     if alert_ids is not None:
         q = q.where(alert_deliveries.c.alert_id.in_(alert_ids))
     with engine.connect() as conn:
-        return conn.execute(q.order_by(alert_deliveries.c.id).limit(BATCH)).all()
+        return list(conn.execute(q.order_by(alert_deliveries.c.id).limit(BATCH)).all())
 
 
 def _pages(engine: Engine, now_ts: float, stale_before: float, force: bool, alert_ids: list[str] | None) -> Iterator[Any]:
@@ -90,7 +93,7 @@ def _holds(row: Any, quiet: QuietHours | None) -> bool:
 
 
 def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool = False,
-                alert_ids: list[str] | None = None, channels: list[Channel] | None = None,
+                alert_ids: list[str] | None = None, channels: list[Transport] | None = None,
                 quiet: bool = True, stop: threading.Event | None = None) -> DeliverySummary:
     """Send every due delivery (``force``: ignore backoff; ``quiet=False``: ignore quiet hours);
     returns counts incl. what is still pending. A set ``stop`` ends the run after the delivery
@@ -131,7 +134,7 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
         else:
             alert = row_to_alert(row)
             try:
-                if channel.kind == "email" and getattr(channel, "chart", False):
+                if channel.wants_chart:
                     with engine.connect() as conn:
                         alert.history = daily_history(conn, row.athlete_id, alert.date)
                 channel.notify(alert)
@@ -143,6 +146,7 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
         summary.attempted += 1
         attempt = row.attempts + 1
         next_ts = now_ts
+        status: DeliveryStatus
         if error is None:
             status = "delivered"
             summary.delivered += 1
@@ -177,15 +181,8 @@ def open_channels(engine: Engine) -> dict[str, int]:
         return {name: int(n) for name, n in conn.execute(q)}
 
 
-
 def send_test(engine: Engine, settings: Settings, now: datetime, channel: str | None = None) -> tuple[str, DeliverySummary]:
     """Queue a clearly marked test alert for one channel (or all) and send it at once."""
-    import secrets
-
-    from heavylegs.alerts.model import Finding
-    from heavylegs.alerts.outbox import store_alert
-    from heavylegs.settings import ConfigError
-
     chans = build_channels(settings)
     if channel is not None:
         chans = [c for c in chans if c.name == channel]

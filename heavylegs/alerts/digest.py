@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from analysis.load_ratio import weekly_load_ratio
-from heavylegs.alerts.channels import build_channels
 from heavylegs.alerts.delivery import deliver_due
 from heavylegs.alerts.model import Finding, alert_id
 from heavylegs.alerts.outbox import existing_ids, store_alert
 from heavylegs.alerts.quiet import digest_time
 from heavylegs.alerts.rules import EWMA_METHOD, WEEKLY_METHOD, dense_loads
-from heavylegs.metrics.summary import describe_change
 from heavylegs.alerts.tables import alerts
+from heavylegs.alerts.transports.registry import build_channels
+from heavylegs.metrics.summary import describe_change
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
 from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, athletes

@@ -9,18 +9,16 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import date, datetime, timezone
 
 from sqlalchemy import Connection, Engine, select, update
 
-from heavylegs.alerts import rules, rules_runs
 from heavylegs.alerts.advice import advice_for
-from heavylegs.alerts.channels import build_channels
 from heavylegs.alerts.model import Finding, alert_id
 from heavylegs.alerts.outbox import existing_ids, store_alert
-from heavylegs.alerts.rules_source import source_stalled
+from heavylegs.alerts.rules_registry import StoreView, athlete_findings, store_findings
 from heavylegs.alerts.tables import alerts
+from heavylegs.alerts.transports.registry import build_channels
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
 from heavylegs.settings import ConfigError, Settings
 from heavylegs.store.tables import activities, athletes, sources
@@ -39,11 +37,6 @@ class CheckSummary:
         return asdict(self)
 
 
-def _rule_cfg(settings: Settings, rule: str) -> dict[str, Any] | None:
-    cfg = settings.section(f"alerts.rules.{rule}")
-    return cfg if cfg.get("enabled", True) else None
-
-
 def _load(conn: Connection, athlete_id: int, today: date) -> tuple[list[dict], list[dict], list[date]]:
     days = [dict(r._mapping) for r in conn.execute(
         select(daily_metrics).where(daily_metrics.c.athlete_id == athlete_id, daily_metrics.c.date <= today).order_by(daily_metrics.c.date))]
@@ -57,34 +50,6 @@ def _load(conn: Connection, athlete_id: int, today: date) -> tuple[list[dict], l
         activities.c.time_known.is_not(False)))}  # no real date, no day (issue 14)
     active |= {d["date"] for d in days if (d["load"] or 0) > 0}
     return days, runs, sorted(active)
-
-
-def _findings(settings: Settings, days: list[dict], runs: list[dict], active: list[date]) -> Iterator[Finding]:
-    remind = int(settings.get("alerts.reminder_days", 0) or 0)
-    # After a break the comeback rule owns the days (even when it is switched off, a ratio over a
-    # near-zero reference says nothing), and monotony leaves a no-rest streak to no_rest.
-    comeback_cfg = settings.section("alerts.rules.comeback")
-    after_break = rules.comeback_windows(active, comeback_cfg)
-    busy: set[date] = set()  # days of an open load_spike episode
-    if (cfg := _rule_cfg(settings, "load_spike")) is not None:
-        for f in rules.load_spike(days, cfg, remind, after_break):
-            if f.date is not None and f.last_date is not None:
-                busy |= {f.date + timedelta(days=i) for i in range((f.last_date - f.date).days + 1)}
-            yield f
-    no_rest_cfg = _rule_cfg(settings, "no_rest")
-    if (cfg := _rule_cfg(settings, "monotony")) is not None:
-        streaks = rules.streak_days(days, int(no_rest_cfg["run_streak"])) if no_rest_cfg is not None else set()
-        yield from rules.monotony(days, cfg, remind, streaks | busy)
-    if no_rest_cfg is not None:
-        yield from rules.no_rest(days, no_rest_cfg, remind)
-    if (cfg := _rule_cfg(settings, "comeback")) is not None:
-        yield from rules.comeback(days, active, cfg)
-    if (cfg := _rule_cfg(settings, "late_fade")) is not None:
-        yield from rules_runs.late_fade(runs, cfg)
-    if (cfg := _rule_cfg(settings, "recurring_fade")) is not None:
-        yield from rules_runs.recurring_fade(runs, cfg)
-    if (cfg := _rule_cfg(settings, "decoupling")) is not None:
-        yield from rules_runs.decoupling(runs, cfg)
 
 
 def _summary_finding(old: list[tuple[str, Finding]], today: date) -> Finding:
@@ -152,7 +117,7 @@ def queue_findings(conn: Connection, athlete_id: int | None, athlete: str, found
 def check(engine: Engine, settings: Settings, now: datetime) -> CheckSummary:
     """Evaluate every enabled rule for every athlete and queue what is new."""
     channels = [c.name for c in build_channels(settings)]
-    max_age = int(settings.get("alerts.max_age_days", 3))
+    max_age = settings.cfg.alerts.max_age_days
     summary = CheckSummary()
     with engine.connect() as conn:
         people = [(int(r.id), r.name) for r in conn.execute(select(athletes.c.id, athletes.c.name).order_by(athletes.c.id))]
@@ -161,20 +126,19 @@ def check(engine: Engine, settings: Settings, now: datetime) -> CheckSummary:
         today = local_today(settings, name, now)
         with engine.connect() as conn:
             days, runs, active = _load(conn, athlete_id, today)
-        found = list(_findings(settings, days, runs, active))
+        found = list(athlete_findings(settings, days, runs, active))
         summary.athletes += 1
         summary.findings += len(found)
         with engine.begin() as conn:
             queue_findings(conn, athlete_id, name, found, channels, now, max_age, summary, today)
-    cfg = _rule_cfg(settings, "source_stalled")
-    if cfg is not None and srcs:
+    if srcs:
         names = dict(people)
         with engine.connect() as conn:
             starts: dict[int, list[float]] = {}
             for aid, ts in conn.execute(select(activities.c.athlete_id, activities.c.start_ts).where(activities.c.parent_id.is_(None))):
                 starts.setdefault(int(aid), []).append(float(ts))
-        remind = int(settings.get("alerts.reminder_days", 0) or 0)
-        for aid, f in source_stalled(srcs, starts, cfg, now, remind):
+        view = StoreView(srcs, starts, now, settings.cfg.alerts.reminder_days)
+        for aid, f in store_findings(settings, view):
             summary.findings += 1
             with engine.begin() as conn:
                 queue_findings(conn, aid, names.get(aid, str(aid)), [f], channels, now, max_age, summary)

@@ -7,13 +7,13 @@ the same level twice.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Callable, Iterator
 
-from heavylegs.alerts.model import SEVERITIES, Finding
+from heavylegs.alerts.model import SEVERITIES, Finding, Severity
 
 Row = dict
-MakeFinding = Callable[[Row, str, str], Finding]  # (row, severity, episode key) -> Finding
+MakeFinding = Callable[[Row, Severity, str], Finding]  # (row, severity, episode key) -> Finding
 
 
 def day_episodes(days: list[Row], holds: Callable[[Row], bool]) -> list[list[Row]]:
@@ -69,13 +69,13 @@ def hysteresis_episodes(days: list[Row], opens: Callable[[Row], bool], calm: Cal
     return episodes
 
 
-def escalating(rule: str, episode: list[Row], severity_of: Callable[[Row], str | None], make: MakeFinding,
+def escalating(rule: str, episode: list[Row], severity_of: Callable[[Row], Severity | None], make: MakeFinding,
                reminder_days: int = 0) -> Iterator[Finding]:
     """The opening finding, then one finding per higher severity reached inside ``episode``."""
     start = episode[0]
     key = start["date"].isoformat()
     last_date = episode[-1]["date"]
-    first_sev = severity_of(start) or "caution"
+    first_sev: Severity = severity_of(start) or "caution"
     first = make(start, first_sev, key)
     first.last_date = last_date
     yield first
@@ -93,10 +93,10 @@ def escalating(rule: str, episode: list[Row], severity_of: Callable[[Row], str |
         k = (last_date - start["date"]).days // reminder_days
         # The reminder goes out on the first day of its period on which the rule holds (an episode
         # with hysteresis also holds calm days that did not close it).
-        row = next((r for r in episode if (r["date"] - start["date"]).days >= k * reminder_days
-                    and severity_of(r) is not None), None) if k >= 1 else None
-        if row is not None:
-            again = make(row, SEVERITIES[reached], f"{key}#r{k}")
+        due: Row | None = next((r for r in episode if (r["date"] - start["date"]).days >= k * reminder_days
+                                and severity_of(r) is not None), None) if k >= 1 else None
+        if due is not None:
+            again = make(due, SEVERITIES[reached], f"{key}#r{k}")
             again.last_date = last_date
             again.metrics["episode_start"] = key
             yield again

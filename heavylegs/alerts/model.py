@@ -1,13 +1,23 @@
 """What an alert is, how its id is made, and the error channels raise."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal, get_args
 
 SCHEMA = "heavylegs.alert.v1"
-SEVERITIES = ("info", "caution", "warning", "urgent")
+Severity = Literal["info", "caution", "warning", "urgent"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)  # mildest first: escalation compares positions
+# An alert row's ``state``: queued for delivery, stored without delivery (older history, or an
+# earlier step of an episode first seen together with a later one), or a channel test.
+AlertState = Literal["queued", "suppressed", "superseded", "test"]
+# A delivery row's ``status``; pending and retrying are still open.
+DeliveryStatus = Literal["pending", "retrying", "delivered", "failed"]
+OPEN_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "retrying")
+# An ``alert_attempts`` row's ``status``: one send and how it ended.
+AttemptStatus = Literal["delivered", "error", "permanent_error"]
 ID_HEX = 32
 
 
@@ -31,19 +41,19 @@ class Finding:
     """One rule match, before it becomes an alert: the episode key decides its identity."""
 
     rule: str
-    severity: str
+    severity: Severity
     episode_key: str
-    date: date | None
+    date: dt.date | None
     metrics: dict[str, Any]
     message: str
     advice: list[str]
     activity_id: int | None = None
     # The last day the condition held: an episode still going on is recent
     # even when it started before alerts.max_age_days.
-    last_date: date | None = None
+    last_date: dt.date | None = None
 
     @property
-    def recency_date(self) -> date | None:
+    def recency_date(self) -> dt.date | None:
         return self.last_date or self.date
 
 
@@ -51,9 +61,9 @@ class Finding:
 class Alert:
     id: str
     rule: str
-    severity: str
+    severity: Severity
     athlete: str
-    date: date | None
+    date: dt.date | None
     activity_id: int | None
     metrics: dict[str, Any]
     message: str

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from heavylegs.alerts.model import Alert, Finding, alert_id
+from heavylegs.alerts.model import OPEN_STATUSES, Alert, AlertState, AttemptStatus, DeliveryStatus, Finding, alert_id
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries, alerts
+from heavylegs.metrics.tables import daily_metrics
 
-OPEN = ("pending", "retrying")
+OPEN = OPEN_STATUSES
 
 
 def _insert_ignore(conn: Connection, values: dict[str, Any]) -> bool:
@@ -30,7 +32,7 @@ def _insert_ignore(conn: Connection, values: dict[str, Any]) -> bool:
     return conn.execute(stmt).first() is not None
 
 
-def store_alert(conn: Connection, athlete_id: int | None, athlete: str, finding: Finding, state: str,
+def store_alert(conn: Connection, athlete_id: int | None, athlete: str, finding: Finding, state: AlertState,
                 channels: Iterable[str], now: datetime, ident: str | None = None) -> str | None:
     """Write one alert (and, unless suppressed, a pending delivery per channel); None when it already existed."""
     ident = ident or alert_id(athlete, finding.rule, finding.episode_key)
@@ -90,9 +92,9 @@ def defer(conn: Connection, delivery_id: int, until_ts: float, stale_before: flo
 
 
 def record_attempt(conn: Connection, delivery_id: int, channel: str, token: str, ts: float, duration_s: float,
-                   error: str | None, permanent: bool, next_status: str, next_attempt_ts: float) -> bool:
+                   error: str | None, permanent: bool, next_status: DeliveryStatus, next_attempt_ts: float) -> bool:
     """Store the attempt and move the delivery on; False when our claim was taken over meanwhile."""
-    status = "delivered" if error is None else ("permanent_error" if permanent else "error")
+    status: AttemptStatus = "delivered" if error is None else ("permanent_error" if permanent else "error")
     conn.execute(insert(alert_attempts).values(delivery_id=delivery_id, channel=channel, ts=ts, duration_s=duration_s, status=status, error=error))
     values: dict[str, Any] = {"status": next_status, "claimed_at": None, "claim_token": None,
                               "attempts": alert_deliveries.c.attempts + 1, "next_attempt_ts": next_attempt_ts}
@@ -112,8 +114,6 @@ def record_attempt(conn: Connection, delivery_id: int, channel: str, token: str,
 
 def daily_history(conn: Connection, athlete_id: int | None, until: date | None, days: int = 56) -> list[dict[str, Any]]:
     """The athlete's last ``days`` daily rows up to ``until``, for the e-mail chart."""
-    from heavylegs.metrics.tables import daily_metrics
-
     if athlete_id is None:
         return []
     q = select(daily_metrics.c.date, daily_metrics.c.load, daily_metrics.c.acute, daily_metrics.c.chronic,

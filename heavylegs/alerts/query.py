@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from heavylegs.alerts.channels import build_channels
 from heavylegs.alerts.delivery import open_channels
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries, alerts
+from heavylegs.alerts.transports.registry import build_channels
 from heavylegs.settings import Settings
 from heavylegs.store.db import read
 

@@ -12,15 +12,16 @@ comeback rule: a ratio over a near-zero reference means nothing there.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from analysis.load_ratio import weekly_load_ratio
 from heavylegs.alerts.advice import advice_for
 from heavylegs.alerts.episodes import day_episodes, escalating, hysteresis_episodes, when
-from heavylegs.alerts.model import Finding
+from heavylegs.alerts.model import Finding, Severity
 from heavylegs.alerts.rules_comeback import comeback, comeback_windows
 from heavylegs.metrics.summary import describe_change
 
@@ -77,7 +78,7 @@ def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int,
 
     above_peak = float(cfg.get("escalate_above_peak", 1.2))
 
-    def level(row: Row) -> str | None:
+    def level(row: Row) -> Severity | None:
         r = row["ratio"]
         if r is None or r < caution:
             return None
@@ -96,7 +97,7 @@ def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int,
         # last 8 weeks (after an illness, after a cutback) is a return to normal, whatever the ratio.
         return row["load_7d"] >= (1.0 if row["ratio"] >= bypass else margin) * row["peak_7d"]
 
-    def make(row: Row, sev: str, key: str) -> Finding:
+    def make(row: Row, sev: Severity, key: str) -> Finding:
         r = round(float(row["ratio"]), 2)
         start = date.fromisoformat(key.split("#")[0])
         ago = when(start, row["date"])
@@ -132,7 +133,7 @@ def monotony(days: list[Row], cfg: dict[str, Any], reminder_days: int,
     to those rules: the same cause, said once."""
     limit = float(cfg["monotony"])
 
-    def make(row: Row, sev: str, key: str) -> Finding:
+    def make(row: Row, sev: Severity, key: str) -> Finding:
         m = float(row["monotony"])
         msg = (
             f"Your last 7 days were very uniform: training monotony {m:.1f} (average daily load divided by its day-to-day "
@@ -151,7 +152,7 @@ def no_rest(days: list[Row], cfg: dict[str, Any], reminder_days: int) -> Iterato
     """One alert per streak of ``run_streak`` or more days in a row with training."""
     limit = int(cfg["run_streak"])
 
-    def make(row: Row, sev: str, key: str) -> Finding:
+    def make(row: Row, sev: Severity, key: str) -> Finding:
         n = int(row["run_streak"])
         since = row["date"] - timedelta(days=n - 1)
         msg = (f"You have trained {n} days in a row without a rest day (since {since.isoformat()}). "

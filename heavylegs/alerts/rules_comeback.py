@@ -20,13 +20,15 @@ after the return; load_spike stays silent over those days.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, Iterator
+from itertools import pairwise
+from typing import Any
 
 from analysis.load_ratio import reentry_plan
 from heavylegs.alerts.advice import advice_for
 from heavylegs.alerts.episodes import escalating, when
-from heavylegs.alerts.model import Finding
+from heavylegs.alerts.model import Finding, Severity
 
 Row = dict[str, Any]
 FIRST_DAYS = 1.25  # the first day back may carry 1.25 days' share of the first plan week
@@ -37,7 +39,7 @@ METHOD = "load since the return vs a re-entry plan: half the pre-break week, +10
 
 def _breaks(active_days: list[date], min_gap: int) -> list[tuple[date, date]]:
     """(last day before, first day back) for each gap of at least ``min_gap`` days without activity."""
-    return [(a, b) for a, b in zip(active_days, active_days[1:]) if (b - a).days - 1 >= min_gap]
+    return [(a, b) for a, b in pairwise(active_days) if (b - a).days - 1 >= min_gap]
 
 
 def comeback_windows(active_days: list[date], cfg: dict[str, Any]) -> set[date]:
@@ -92,7 +94,7 @@ def comeback(days: list[Row], active_days: list[date], cfg: dict[str, Any]) -> I
                          "allowance": allowance, "ratio": load / allowance if allowance > 0 else 0.0})
             d += timedelta(days=1)
 
-        def level(row: Row) -> str | None:
+        def level(row: Row) -> Severity | None:
             if row["days_in"] == 7 and row["ratio"] >= warning:
                 return "warning"
             return "caution" if row["ratio"] >= caution else None
@@ -102,7 +104,7 @@ def comeback(days: list[Row], active_days: list[date], cfg: dict[str, Any]) -> I
             continue
         weeks, full = _plan_text(pre, f_gap, g)
 
-        def make(row: Row, sev: str, key: str, gap: int = gap, pre: float = pre, weeks: list[int] = weeks,
+        def make(row: Row, sev: Severity, key: str, gap: int = gap, pre: float = pre, weeks: list[int] = weeks,
                  full: int = full, back: date = back, f: float = f_gap, g: float = g) -> Finding:
             load, allow, ratio = round(row["load"]), round(row["allowance"]), round(row["ratio"], 2)
             span_txt = ("on the first day back" if row["j"] == 0 else f"in the {row['days_in']} days since" if row["j"] < 7

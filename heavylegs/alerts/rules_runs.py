@@ -14,11 +14,12 @@ not steady (intervals, warm-up/cool-down sessions, uneven pacing; see
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from analysis.baseline import MAD_TO_SD
 from heavylegs.alerts.advice import advice_for
-from heavylegs.alerts.model import Finding
+from heavylegs.alerts.model import Finding, Severity
 from heavylegs.metrics.baselines import metric_baselines
 
 Row = dict[str, Any]
@@ -63,7 +64,7 @@ def late_fade(runs: list[Row], cfg: dict[str, Any]) -> Iterator[Finding]:
         metrics = {"fade_pct": round(fade, 2), "pace_slower_pct": round(slower, 2), "distance_km": round(km, 2),
                    "baseline_median": None if median is None else round(median, 2),
                    "baseline_mad": None if mad is None else round(mad, 2), "method": FADE_METHOD}
-        sev = "warning" if fade >= warning else "caution"
+        sev: Severity = "warning" if fade >= warning else "caution"
         yield Finding("late_fade", sev, str(row["activity_id"]), row["local_date"], metrics, msg,
                       advice_for("late_fade"), activity_id=int(row["activity_id"]))
 

@@ -7,11 +7,12 @@ extra state to keep.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from heavylegs.alerts.advice import advice_for
-from heavylegs.alerts.model import Finding
+from heavylegs.alerts.model import Finding, Severity
 
 Row = dict[str, Any]
 HABIT_WINDOW_S = 28 * 86400
@@ -57,7 +58,7 @@ def source_stalled(sources: list[Row], starts_by_athlete: dict[int, list[float]]
                 msg = f"The source '{src['name']}' is failing ({err}); new activities from it are not being imported."
             metrics = {"source": src["name"], "kind": src["kind"], "status": src["status"], "last_success": _ts_iso(src["last_success_ts"]),
                        "method": "source status"}
-            sev = "caution"
+            sev: Severity = "caution"
         else:
             since = src["last_new_ts"] or src["created_ts"]
             if since is None or now_ts - since < quiet_s:
@@ -89,7 +90,8 @@ def _key_expiring(src: Row, today: date) -> Iterator[tuple[int, Finding]]:
     """One alert when a source's key (Garmin's personal API key) expires within KEY_WARN_DAYS, keyed on the date."""
     try:
         config = json.loads(src.get("config_json") or "{}")
-        expires = date.fromisoformat(str(config.get("key_expires") or "")[:10])
+        polar = src.get("kind") == "polar"  # Polar's access token lasts about a year, with no refresh token
+        expires = date.fromisoformat(str(config.get("token_expires" if polar else "key_expires") or "")[:10])
     except (ValueError, TypeError, AttributeError):
         return
     days_left = (expires - today).days
@@ -98,6 +100,9 @@ def _key_expiring(src: Row, today: date) -> Iterator[tuple[int, Finding]]:
     when = "today" if days_left == 0 else (f"in {days_left} days" if days_left > 0 else f"{-days_left} days ago")
     msg = (f"The API key of the source '{src['name']}' expires {when} ({expires.isoformat()}). Create a new key in Garmin Connect "
            f"on the web and run `heavylegs connect garmin --name {src['name']}` with it; the source keeps its activities.")
+    if polar:
+        msg = (f"Polar's access token of the source '{src['name']}' expires {when} ({expires.isoformat()}). Run "
+               f"`heavylegs connect polar --name {src['name']}` to authorise heavylegs again; the source keeps its activities.")
     metrics = {"source": src["name"], "kind": src["kind"], "key_expires": expires.isoformat(), "days_left": days_left,
                "method": f"key expiry date given at connect, warned {KEY_WARN_DAYS} days before"}
     yield int(src["athlete_id"]), Finding("source_stalled", "info", f"{src['id']}:key_expires:{expires.isoformat()}", today, metrics, msg,

@@ -121,9 +121,9 @@ def test_cmd(app: App, channel: str | None) -> None:
       heavylegs alerts test                 # every configured channel
       heavylegs alerts test --channel hook
     """
-    from heavylegs.alerts.channels import channel_warnings
     from heavylegs.alerts.delivery import send_test
     from heavylegs.alerts.query import list_alerts
+    from heavylegs.alerts.transports.registry import channel_warnings
 
     for warning in channel_warnings(app.settings):
         click.echo(f"warning: {warning}", err=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import inspect
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable, Iterable
 
 import numpy as np
 

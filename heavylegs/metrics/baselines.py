@@ -9,7 +9,8 @@ left out, None with fewer than ``min_runs`` earlier runs.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from analysis.baseline import rolling_baselines
 

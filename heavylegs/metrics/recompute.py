@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable
 
 import numpy as np
-
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from heavylegs.metrics.activity import analyse_activity

@@ -1,11 +1,11 @@
 """Database side of the recompute: activity list with stored metrics, stream batches, writes."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 import numpy as np
-from datetime import date
-
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from heavylegs.metrics.activity import DETAIL_COLS, LIST_COLS, ActivityInfo

@@ -1,17 +1,18 @@
 """The self-contained HTML report (CLI ``heavylegs report`` and the service's ``GET /``).
 
-Reads stored results only; callers bring the analysis up to date first.
-Everything the page shows is escaped; charts are inline base64 PNGs, so the
-file can be mailed or opened offline.
+Reads stored results only; callers bring the analysis up to date first. The
+page is the Jinja2 template ``report/templates/report.html.j2`` (autoescaped:
+everything it shows is escaped); charts are inline base64 PNGs, so the file can
+be mailed or opened offline.
 """
 from __future__ import annotations
 
 import base64
 import importlib.metadata
 from datetime import date, datetime, timedelta, timezone
-from html import escape
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine, select
 
 from heavylegs.metrics.activity import DETAIL_COLS, LIST_COLS, ActivityInfo
@@ -20,11 +21,14 @@ from heavylegs.metrics.read import daily_rows, describe_anchors, run_rows, state
 from heavylegs.metrics.summary import load_summary
 from heavylegs.report.charts import fade_chart_png, load_chart_png, long_run_chart_png
 from heavylegs.report.profile import RunProfile, run_profile
-from heavylegs.report.text import ACWR_TEXT, FADE_TEXT, LONG_RUN_TEXT, STYLE
 from heavylegs.settings import Settings
 from heavylegs.store.activities import load_streams
 from heavylegs.store.db import read
 from heavylegs.store.tables import activities, athletes
+
+_TEMPLATES = Environment(loader=PackageLoader("heavylegs.report", "templates"), undefined=StrictUndefined,
+                         autoescape=select_autoescape(["html", "html.j2"], default=True), keep_trailing_newline=True)
+RUN_HEADINGS = ("date", "km", "GAP /km", "fade", "vs usual", "decoupling", "cadence drop", "steady", "load")
 
 
 def _version() -> str:
@@ -32,11 +36,6 @@ def _version() -> str:
         return importlib.metadata.version("heavylegs")
     except importlib.metadata.PackageNotFoundError:
         return "(development)"
-
-
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
 
 
 def _latest_long_run(runs: list[dict[str, Any]], long_run_m: float) -> dict[str, Any] | None:
@@ -72,44 +71,37 @@ def _profile(engine: Engine, run: dict[str, Any] | None, cfg: AnalysisConfig) ->
     return run_profile(streams, title, treadmill=info.is_treadmill, params=cfg.run_params)
 
 
-def _cell(v: Any, digits: int = 1, suffix: str = "") -> str:
+def _num(v: Any, digits: int = 1, suffix: str = "") -> str | None:
+    """A table cell's text; None (shown as a dash) when the value is missing."""
     if v is None:
-        return "&ndash;"
+        return None
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:.{digits}f}{suffix}"
-    return escape(str(v))
+    return str(v)
 
 
-def _pace(speed: float | None) -> str:
+def _pace(speed: float | None) -> str | None:
     if not speed:
-        return "&ndash;"
+        return None
     sec = round(1000.0 / speed)
     return f"{sec // 60}:{sec % 60:02d}"
 
 
-def _runs_table(runs: list[dict[str, Any]]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in ("date", "km", "GAP /km", "fade", "vs usual", "decoupling", "cadence drop", "steady", "load"))
-    body = []
-    for r in reversed(runs):
-        vs = "&ndash;" if r["fade_vs_baseline"] is None else f"{r['fade_vs_baseline']:+.1f} pts"
-        body.append(
-            "<tr>"
-            f"<td>{r['local_date'].isoformat()}</td>"
-            f"<td>{_cell((r['distance_m'] or 0) / 1000.0, 2)}</td>"
-            f"<td>{_pace(r['gap_speed_mps'])}</td>"
-            f"<td>{_cell(r['fade_pct'], 1, '%')}</td>"
-            f"<td>{vs}</td>"
-            f"<td>{_cell(r['decoupling_pct'], 1, '%')}</td>"
-            f"<td>{_cell(r['cadence_drop_pct'], 1, '%')}</td>"
-            f"<td>{_cell(r['steady'])}</td>"
-            f"<td>{_cell(r['load'], 0)} <small>{escape(r['load_method'])}</small></td>"
-            "</tr>"
-        )
-    if not body:
-        return "<p>No qualifying runs in this period.</p>"
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+def _run_row(r: dict[str, Any]) -> dict[str, Any]:
+    """One row of the runs table, newest first, as text (the template escapes it)."""
+    return {
+        "date": r["local_date"].isoformat(), "km": _num((r["distance_m"] or 0) / 1000.0, 2), "gap_pace": _pace(r["gap_speed_mps"]),
+        "fade": _num(r["fade_pct"], 1, "%"),
+        "vs_usual": None if r["fade_vs_baseline"] is None else f"{r['fade_vs_baseline']:+.1f} pts",
+        "decoupling": _num(r["decoupling_pct"], 1, "%"), "cadence_drop": _num(r["cadence_drop_pct"], 1, "%"),
+        "steady": _num(r["steady"]), "load": _num(r["load"], 0), "load_method": r["load_method"],
+    }
+
+
+def _b64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
 
 
 def render_report_html(engine: Engine, settings: Settings, athlete_id: int, today: date) -> str:
@@ -134,40 +126,9 @@ def render_report_html(engine: Engine, settings: Settings, athlete_id: int, toda
     profile = _profile(engine, long_run, cfg)
     summary = load_summary(all_days[-1] if all_days else None, cfg, len(all_days))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>heavylegs report: {escape(str(name))}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<header>
-<h1>heavylegs: {escape(str(name))}</h1>
-<p class="meta">As of {today.isoformat()}. {escape(describe_anchors(state))}</p>
-<p class="summary">{escape(summary)}</p>
-</header>
-<section id="load">
-<h2>{escape(load_heading)}</h2>
-{_img(load_chart_png(days), "Daily load with acute and chronic averages, and the acute:chronic ratio")}
-{ACWR_TEXT}
-</section>
-<section id="fade">
-<h2>Late-run fade and heart-rate decoupling</h2>
-{_img(fade_chart_png(recent), "Late-run fade and decoupling per run")}
-{FADE_TEXT}
-</section>
-<section id="long-run">
-<h2>Latest long run</h2>
-{_img(long_run_chart_png(profile), "Pace and heart rate along the latest long run")}
-{LONG_RUN_TEXT}
-</section>
-<section id="runs">
-<h2>Recent runs</h2>
-{_runs_table(recent)}
-</section>
-<footer>Generated {generated} by heavylegs {escape(_version())}. Numbers describe your own data; they are not medical advice.</footer>
-</body>
-</html>
-"""
+    return _TEMPLATES.get_template("report.html.j2").render(
+        name=str(name), today=today.isoformat(), anchors=describe_anchors(state), summary=summary,
+        load_heading=load_heading, load_png=_b64(load_chart_png(days)), fade_png=_b64(fade_chart_png(recent)),
+        long_run_png=_b64(long_run_chart_png(profile)), headings=RUN_HEADINGS, runs=[_run_row(r) for r in reversed(recent)],
+        generated=generated, version=_version(),
+    )

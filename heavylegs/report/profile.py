@@ -32,11 +32,14 @@ class RunProfile:
     late_range_m: tuple[float, float]
 
 
+DEFAULT_PARAMS = RunParams()  # frozen, so one shared default is safe
+
+
 def _per_segment(cum: np.ndarray, d: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.diff(np.interp(edges, d, cum))
 
 
-def run_profile(s: Streams, title: str, *, treadmill: bool = False, params: RunParams = RunParams()) -> RunProfile | None:
+def run_profile(s: Streams, title: str, *, treadmill: bool = False, params: RunParams = DEFAULT_PARAMS) -> RunProfile | None:
     """None when the run has no usable distance."""
     if len(s) < 2 or s.distance_m is None or not np.isfinite(s.distance_m).any():
         return None

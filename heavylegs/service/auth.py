@@ -87,7 +87,7 @@ class Auth:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Auth":
+    def from_settings(cls, settings: Settings) -> Auth:
         conf = settings.cfg.service.auth
         token = settings.secret(conf, "token")
         password_hash = settings.secret(conf, "password_hash")

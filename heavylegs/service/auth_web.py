@@ -12,8 +12,8 @@ from __future__ import annotations
 import html
 import time
 from collections import deque
+from collections.abc import Iterable
 from threading import Lock
-from typing import Iterable
 from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.requests import Request
@@ -21,8 +21,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from heavylegs.bodies import BodyError, read_body
 from heavylegs.service.auth import Auth
-from heavylegs.service.bodies import BodyError, read_body
 
 COOKIE = "heavylegs_session"
 PUBLIC_PREFIXES = ("/webhooks/", "/oauth/")

@@ -11,21 +11,28 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from heavylegs.alerts.delivery import deliver_due
+from heavylegs.alerts.digest import send_digest
+from heavylegs.alerts.engine import check
+from heavylegs.alerts.model import DeliveryStatus
+from heavylegs.alerts.tables import alert_attempts, alert_deliveries
+from heavylegs.metrics.recompute import recompute_dirty
 from heavylegs.service import summary as summaries
+from heavylegs.settings import Settings
 from heavylegs.sources.base import SyncResult
 from heavylegs.sources.registry import get_kind
 from heavylegs.sources.store import get_source_by_id, record_result
-from heavylegs.settings import Settings
-from heavylegs.store.meta import metadata
 from heavylegs.store.tables import job_runs, sources
+from heavylegs.strava.retention import apply_retention
 
 log = logging.getLogger("heavylegs.service")
+FINISHED: tuple[DeliveryStatus, ...] = ("delivered", "failed")  # deliveries whose attempt log may be pruned
 
 
 @dataclass
@@ -128,30 +135,21 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, stop: thread
 
 def analysis(engine: Engine, settings: Settings) -> JobOutcome:
     """Recompute athletes whose data changed, then evaluate the alert rules."""
-    from heavylegs.alerts.engine import check
-    from heavylegs.metrics import recompute_dirty
-
     counts = {"recomputed": len(recompute_dirty(engine, settings) or [])}
     counts |= summaries.counts(check(engine, settings, datetime.now(timezone.utc)), "alerts")
     return JobOutcome(counts=counts)
 
 
 def deliver(engine: Engine, settings: Settings, force: bool = False, stop: threading.Event | None = None) -> JobOutcome:
-    from heavylegs.alerts.delivery import deliver_due
-
     return JobOutcome(counts=summaries.counts(deliver_due(engine, settings, datetime.now(timezone.utc), force=force, stop=stop), ""))
 
 
 def digest(engine: Engine, settings: Settings) -> JobOutcome:
-    from heavylegs.alerts.digest import send_digest
-
     return JobOutcome(counts=summaries.counts(send_digest(engine, settings, datetime.now(timezone.utc)), ""))
 
 
 def housekeeping(engine: Engine, settings: Settings) -> JobOutcome:
     """Strava raw-data retention, old delivery-attempt logs, job rows of removed sources."""
-    from heavylegs.strava.retention import apply_retention
-
     now = datetime.now(timezone.utc)
     counts = {"strava_raw": summaries.as_int(apply_retention(engine, settings, now))}
     counts["attempts"] = prune_attempts(engine, settings.cfg.service.attempts_retention_days, now.timestamp())
@@ -161,12 +159,12 @@ def housekeeping(engine: Engine, settings: Settings) -> JobOutcome:
 
 def prune_attempts(engine: Engine, days: float, now_ts: float) -> int:
     """Drop the per-attempt log of finished deliveries after ``days`` (the delivery row stays)."""
-    attempts, deliveries = metadata.tables.get("alert_attempts"), metadata.tables.get("alert_deliveries")
-    if attempts is None or deliveries is None or days <= 0:
+    if days <= 0:
         return 0
-    finished = select(deliveries.c.id).where(deliveries.c.status.in_(["delivered", "failed"]))
+    finished = select(alert_deliveries.c.id).where(alert_deliveries.c.status.in_(FINISHED))
     with engine.begin() as conn:
-        done = conn.execute(delete(attempts).where(attempts.c.ts < now_ts - days * 86400, attempts.c.delivery_id.in_(finished)))
+        done = conn.execute(delete(alert_attempts).where(alert_attempts.c.ts < now_ts - days * 86400,
+                                                         alert_attempts.c.delivery_id.in_(finished)))
     return int(done.rowcount or 0)
 
 

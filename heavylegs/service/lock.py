@@ -40,7 +40,7 @@ class ServiceLock:
             return f"{lock_path(str(url.database))}"
         return f"advisory lock {ADVISORY_KEY} on {url.render_as_string(hide_password=True)}"
 
-    def acquire(self) -> "ServiceLock":
+    def acquire(self) -> ServiceLock:
         url = make_url(str(self.engine.url))
         if url.get_backend_name() == "sqlite":
             self._acquire_file(lock_path(str(url.database)))

@@ -11,14 +11,15 @@ page renders it once, and cannot take every core.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from heavylegs.metrics.tables import activity_metrics, analysis_state
-from heavylegs.store.tables import activities
 from heavylegs.store.db import read
+from heavylegs.store.tables import activities
 
 Render = Callable[[int, date], str]
 

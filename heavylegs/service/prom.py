@@ -6,16 +6,18 @@ at scrape time, so the numbers are right even across restarts.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from heavylegs.store.meta import metadata
-from heavylegs.store.tables import activities, sources
+from heavylegs.alerts.model import OPEN_STATUSES
+from heavylegs.alerts.tables import alert_deliveries, alerts
 from heavylegs.store.db import read
+from heavylegs.store.tables import activities, sources
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -46,24 +48,20 @@ class _StoreCollector(Collector):
             for status, n in conn.execute(select(sources.c.status, func.count()).group_by(sources.c.status)):
                 by_status.add_metric([str(status)], float(n))
             yield by_status
-            alerts = metadata.tables.get("alerts")
-            if alerts is not None and "state" in alerts.c:
-                fam = GaugeMetricFamily("heavylegs_alerts", "Alerts raised, by state (queued, suppressed, test)", labels=["state"])
-                for state, n in conn.execute(select(alerts.c.state, func.count()).group_by(alerts.c.state)):
-                    fam.add_metric([str(state)], float(n))
-                yield fam
-            deliveries = metadata.tables.get("alert_deliveries")
-            if deliveries is not None and "status" in deliveries.c:
-                fam = GaugeMetricFamily("heavylegs_alert_deliveries", "Alert deliveries by status (pending, retrying, delivered, failed)", labels=["status"])
-                depth = 0.0
-                for status, n in conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status)):
-                    fam.add_metric([str(status)], float(n))
-                    if status in ("pending", "retrying"):
-                        depth += float(n)
-                yield fam
-                outbox = GaugeMetricFamily("heavylegs_outbox_depth", "Alert deliveries waiting to be sent")
-                outbox.add_metric([], depth)
-                yield outbox
+            states = GaugeMetricFamily("heavylegs_alerts", "Alerts raised, by state (queued, suppressed, test)", labels=["state"])
+            for state, n in conn.execute(select(alerts.c.state, func.count()).group_by(alerts.c.state)):
+                states.add_metric([str(state)], float(n))
+            yield states
+            fam = GaugeMetricFamily("heavylegs_alert_deliveries", "Alert deliveries by status (pending, retrying, delivered, failed)", labels=["status"])
+            depth = 0.0
+            for status, n in conn.execute(select(alert_deliveries.c.status, func.count()).group_by(alert_deliveries.c.status)):
+                fam.add_metric([str(status)], float(n))
+                if status in OPEN_STATUSES:
+                    depth += float(n)
+            yield fam
+            outbox = GaugeMetricFamily("heavylegs_outbox_depth", "Alert deliveries waiting to be sent")
+            outbox.add_metric([], depth)
+            yield outbox
 
 
 class ServiceMetrics:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -17,10 +18,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from heavylegs.alerts.quiet import configured_zones, digest_time, quiet_hours
 from heavylegs.service import jobs
-from heavylegs.sources.store import list_sources, source_config
 from heavylegs.service.watch import FolderWatcher
 from heavylegs.settings import Settings
+from heavylegs.sources.store import list_sources, source_config
 
 log = logging.getLogger("heavylegs.service")
 
@@ -31,11 +33,13 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Service:
+class Scheduler:
+    """The running service's jobs on an APScheduler, each through one ``jobs.JobRunner``."""
+
     def __init__(self, engine: Engine, settings: Settings, observe: Callable[[str, float, bool], None] | None = None) -> None:
         self.engine = engine
         self.settings = settings
-        self.runner = jobs.JobRunner(engine, settings, observe)
+        self.job_runner = jobs.JobRunner(engine, settings, observe)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -94,25 +98,25 @@ class Service:
 
     # ---- job bodies ----------------------------------------------------
     def _source(self, job_id: str, source_id: int, label: str) -> None:
-        outcome = self.runner.run(job_id, label, lambda: jobs.sync_source(self.engine, self.settings, source_id, self.stopping))
+        outcome = self.job_runner.run(job_id, label, lambda: jobs.sync_source(self.engine, self.settings, source_id, self.stopping))
         if outcome.new_data:
             for callback in self.on_new_data:
                 callback(job_id, outcome)
             self.wake_job("analysis")
 
     def _analysis(self) -> None:
-        outcome = self.runner.run("analysis", "analysis", lambda: jobs.analysis(self.engine, self.settings))
+        outcome = self.job_runner.run("analysis", "analysis", lambda: jobs.analysis(self.engine, self.settings))
         if outcome.counts.get("alerts_queued", 1):
             self.wake_job("deliver")
 
     def _deliver(self) -> None:
-        self.runner.run("deliver", "deliver", lambda: jobs.deliver(self.engine, self.settings, stop=self.stopping))
+        self.job_runner.run("deliver", "deliver", lambda: jobs.deliver(self.engine, self.settings, stop=self.stopping))
 
     def _digest(self) -> None:
-        self.runner.run("digest", "digest", lambda: jobs.digest(self.engine, self.settings))
+        self.job_runner.run("digest", "digest", lambda: jobs.digest(self.engine, self.settings))
 
     def _housekeeping(self) -> None:
-        self.runner.run("housekeeping", "housekeeping", lambda: jobs.housekeeping(self.engine, self.settings))
+        self.job_runner.run("housekeeping", "housekeeping", lambda: jobs.housekeeping(self.engine, self.settings))
 
     # ---- schedule ------------------------------------------------------
     def reconcile(self) -> None:
@@ -146,8 +150,6 @@ class Service:
 
     def _add_digest(self) -> None:
         """The digest at ``alerts.digest_time`` in every configured athlete time zone (the default athlete's is ``digest``)."""
-        from heavylegs.alerts.quiet import configured_zones, digest_time, quiet_hours
-
         quiet_hours(self.settings)  # a malformed value stops the start, not every delivery later
         at = digest_time(self.settings)
         if at is None:

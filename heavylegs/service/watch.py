@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Callable
+from collections.abc import Callable
+
+import watchfiles
 
 log = logging.getLogger("heavylegs.service")
 
@@ -33,8 +35,6 @@ class FolderWatcher:
             self._thread.start()
 
     def _loop(self) -> None:
-        import watchfiles
-
         while not self._stop.is_set():
             self._restart.clear()
             folders = dict(self.folders)
@@ -43,7 +43,7 @@ class FolderWatcher:
                 continue
             # watchfiles only accepts one stop event: trip it for a restart too.
             trip = threading.Event()
-            relay = threading.Thread(target=lambda: (self._either(trip)), daemon=True)
+            relay = threading.Thread(target=self._either, args=(trip,), daemon=True)
             relay.start()
             try:
                 for changes in watchfiles.watch(*folders.values(), stop_event=trip, debounce=1000, recursive=True):

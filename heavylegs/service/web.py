@@ -18,19 +18,26 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from heavylegs.bodies import BodyLimitMiddleware
 from heavylegs.report import render_report_html
 from heavylegs.service.auth import Auth
-from heavylegs.service.auth_web import AUTHORIZED, AuthGateMiddleware, FailureLimiter, HostCheckMiddleware, allowed_host_names, login_routes
-from heavylegs.service.bodies import BodyLimitMiddleware
+from heavylegs.service.auth_web import (
+    AUTHORIZED,
+    AuthGateMiddleware,
+    FailureLimiter,
+    HostCheckMiddleware,
+    allowed_host_names,
+    login_routes,
+)
 from heavylegs.service.lock import ServiceLock
 from heavylegs.service.pagecache import ReportCache
 from heavylegs.service.prom import CONTENT_TYPE, ServiceMetrics
-from heavylegs.service.scheduler import Service
+from heavylegs.service.scheduler import Scheduler
 from heavylegs.settings import Settings
-from heavylegs.strava.routes import routes as strava_routes
 from heavylegs.sources.polar_routes import routes as polar_routes
-from heavylegs.store.tables import athletes
 from heavylegs.store.db import read
+from heavylegs.store.tables import athletes
+from heavylegs.strava.routes import routes as strava_routes
 
 log = logging.getLogger("heavylegs.service")
 
@@ -85,7 +92,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, with_headers)
 
 
-def build_app(engine: Engine, settings: Settings, service: Service, metrics: ServiceMetrics, lock: ServiceLock | None = None,
+def build_app(engine: Engine, settings: Settings, scheduler: Scheduler, metrics: ServiceMetrics, lock: ServiceLock | None = None,
               bind_host: str | None = None, auth: Auth | None = None) -> Starlette:
     conf = settings.cfg.service
     auth = auth if auth is not None else Auth.from_settings(settings)
@@ -94,20 +101,20 @@ def build_app(engine: Engine, settings: Settings, service: Service, metrics: Ser
 
     def healthz(request: Request) -> JSONResponse:
         db_ok = _database_ok(engine)
-        sched_ok = service.alive()
+        sched_ok = scheduler.alive()
         lock_ok = lock.alive() if lock is not None else True
         healthy = db_ok and sched_ok and lock_ok
         status = 200 if healthy else 503
         if not request.scope.get(AUTHORIZED, False):
             return JSONResponse({"status": "ok" if healthy else "unhealthy"}, status_code=status)
-        next_runs = service.next_runs() if sched_ok else {}
+        next_runs = scheduler.next_runs() if sched_ok else {}
         job_view = {
             name: {
                 "last_start": s.last_start, "last_end": s.last_end, "outcome": s.last_outcome,
                 "error": JOB_FAILED if s.last_error else None, "duration_s": s.last_duration_s, "runs": s.runs, "failures": s.failures,
                 "next_run": next_runs.get(name),
             }
-            for name, s in sorted(service.runner.stats.items())
+            for name, s in sorted(scheduler.job_runner.stats.items())
         }
         for name, when in next_runs.items():
             job_view.setdefault(name, {"outcome": None, "runs": 0, "next_run": when})
@@ -147,8 +154,8 @@ def build_app(engine: Engine, settings: Settings, service: Service, metrics: Ser
         Middleware(AuthGateMiddleware, auth=auth, limiter=limiter),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={500: server_error})
-    app.state.wake_sources = service.wake_sources
-    app.state.service = service
+    app.state.wake_sources = scheduler.wake_sources
+    app.state.scheduler = scheduler
     app.state.max_body_bytes = conf.max_body_bytes
     app.state.report_cache = cache
     app.state.auth = auth

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine, Row
 

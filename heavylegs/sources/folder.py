@@ -10,14 +10,24 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Engine, Row, delete, func, insert, select
 
+from heavylegs.importer import import_paths
 from heavylegs.settings import Settings
-from heavylegs.sources.base import BackfillOptions, BackfillReport, Echo, NotSupported, SourceError, SyncResult, never_stop
+from heavylegs.sources.base import (
+    BackfillOptions,
+    BackfillReport,
+    Echo,
+    NotSupported,
+    SourceError,
+    SyncResult,
+    never_stop,
+)
 from heavylegs.sources.store import add_source, source_config
 from heavylegs.store.tables import activities, activity_sources, athletes, source_files
 from ingest.files import display_name
@@ -92,7 +102,7 @@ def _restat(path: str) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-def settle(candidates: Sequence[FileInfo], settle_s: float) -> tuple[list[FileInfo], list[FileInfo]]:
+def split_stable(candidates: Sequence[FileInfo], settle_s: float) -> tuple[list[FileInfo], list[FileInfo]]:
     """Split into (stable, still being written) by looking twice at recently modified files."""
     wall = time.time()
     young = [c for c in candidates if abs(wall - c[2] / 1e9) < settle_s]
@@ -164,8 +174,6 @@ class FolderSource:
         return {}
 
     def sync(self, engine: Engine, settings: Settings, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
-        from heavylegs.importer import import_paths
-
         stopping = stop if stop is not None else never_stop()
 
         root = Path(str(source_config(source).get("path", "")))
@@ -181,7 +189,7 @@ class FolderSource:
             f for f in files
             if (row := seen.get(display_name(f[0]))) is None or row.size_bytes != f[1] or row.mtime_ns != f[2] or row.status == "pending"
         ]
-        stable, pending = settle(changed, float(settings.cfg.service.folder_settle_s))
+        stable, pending = split_stable(changed, float(settings.cfg.service.folder_settle_s))
         _remember(engine, int(source.id), [{"path": p, "size_bytes": s, "mtime_ns": m, "sha256": None, "status": "pending"} for p, s, m in pending])
         result = SyncResult()
         done = 0
@@ -193,7 +201,7 @@ class FolderSource:
             handled: list[str] = []
 
             def check_stop(_done: int, _total: int | None, path: str) -> None:
-                handled.append(path)
+                handled.append(path)  # noqa: B023  (called only by this iteration's import_paths)
                 if stopping.is_set():
                     raise _Stopped()
 

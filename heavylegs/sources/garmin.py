@@ -17,66 +17,29 @@ from typing import Any
 from sqlalchemy import Engine, Row, insert, select, update
 
 from heavylegs.settings import Settings
+from heavylegs.sources import garmin_backfill
 from heavylegs.sources import garmin_records as records
 from heavylegs.sources.base import BackfillOptions, BackfillReport, Echo, Progress, SourceError, SyncResult, Waiting
 from heavylegs.sources.crypto import SecretKeyError
-from heavylegs.sources.garmin_api import REAUTH_HINT, GarminConfig, new_client, parse_day, source_client
-from heavylegs.sources.http import CachedToken, Paused, Stopped, Waiter, forget_credentials, save_last_request, save_secret, save_token
+from heavylegs.sources.garmin_api import GarminConfig, new_client, parse_day, source_client
+from heavylegs.sources.http import (
+    CachedToken,
+    Paused,
+    Stopped,
+    Waiter,
+    forget_credentials,
+    save_last_request,
+    save_secret,
+    save_token,
+)
 from heavylegs.sources.registry import check_name
-from heavylegs.sources.store import athlete_of, source_config
+from heavylegs.sources.store import source_config
 from heavylegs.store.activities import get_or_create_athlete
-from heavylegs.store.matching import MatchRules
 from heavylegs.store.tables import sources
 from ingest.garmin import mapping
-from ingest.garmin.client import GarminClient, GarminError, KeyRejected, NotFound, RateLimited, Unauthorized
+from ingest.garmin.client import GarminError, KeyRejected, RateLimited, Unauthorized
 
 KIND = "garmin"
-
-
-def rules(settings: Settings) -> MatchRules:
-    return MatchRules.from_settings(settings.section("dedup"))
-
-
-def importer_for(engine: Engine, settings: Settings, source: Any) -> records.ImportFn:
-    from heavylegs.importer import import_paths
-
-    athlete = athlete_of(engine, source)
-    return lambda path: import_paths(engine, settings, [path], athlete=athlete, source_id=int(source.id), workers=1)
-
-
-def reauth_message(name: str, exc: Exception) -> str:
-    return f"{exc}; " + REAUTH_HINT.format(name=name)
-
-
-def download_all(engine: Engine, settings: Settings, source: Any, client: GarminClient, todo: list[dict[str, Any]], spend: Waiter,
-                 stop: threading.Event | None, on_progress: Progress | None = None) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Fetch each listed summary once; counts by outcome and the failures (left 'failed', retried next time)."""
-    counts: dict[str, int] = {}
-    failures: list[dict[str, Any]] = []
-    import_file, match = importer_for(engine, settings, source), rules(settings)
-    interval = client.pacer.interval_s
-    for i, summary in enumerate(todo):
-        if stop is not None and stop.is_set():
-            break
-        if on_progress is not None:
-            on_progress(i, len(todo), (len(todo) - i) * interval)
-        try:
-            outcome = records.fetch(engine, settings, source, summary, lambda gid: spend(client.download, gid), import_file, match)
-        except NotFound:
-            with engine.begin() as conn:
-                records.mark(conn, source, int(summary["activityId"]), "gone", "deleted on Garmin since it was listed")
-            outcome = "gone"
-        except (KeyRejected, Unauthorized, Paused, Stopped, SecretKeyError):
-            raise
-        except (GarminError, OSError) as exc:
-            with engine.begin() as conn:
-                records.mark(conn, source, int(summary["activityId"]), "failed", str(exc))
-            failures.append({"activity_id": int(summary["activityId"]), "error": str(exc)[:500]})
-            outcome = "failed"
-        counts[outcome] = counts.get(outcome, 0) + 1
-    if on_progress is not None and todo:
-        on_progress(len(todo), len(todo), 0.0)
-    return counts, failures
 
 
 class GarminSource:
@@ -133,7 +96,7 @@ class GarminSource:
         try:
             client = source_client(engine, settings, source)
         except SecretKeyError as exc:
-            return SyncResult(status="needs_reauth", error=reauth_message(source.name, exc))
+            return SyncResult(status="needs_reauth", error=records.reauth_message(source.name, exc))
         spend = Waiter(wait=True, max_wait_s=cfg.sync_max_wait_s, stop=stop, rate_limited=(RateLimited,))
         today = now.astimezone(timezone.utc).date()
         first, last = today - timedelta(days=cfg.lookback_days), today + timedelta(days=1)  # +1: the athlete's day may be ahead of UTC
@@ -144,7 +107,7 @@ class GarminSource:
                 page = spend(client.list_activities, start=start, limit=cfg.page_size, start_date=first, end_date=last)
                 with engine.begin() as conn:
                     for summary in page.items:
-                        outcome = records.plan(conn, source, summary, cfg.activity_types, rules(settings))
+                        outcome = records.plan(conn, source, summary, cfg.activity_types, records.rules(settings))
                         result.duplicates += outcome == "linked"
                         if outcome == "listed":
                             todo.append(summary)
@@ -152,12 +115,12 @@ class GarminSource:
                     break
                 start += len(page.items)
             todo.sort(key=lambda s: mapping.start_ts(s) or 0.0)
-            counts, failures = download_all(engine, settings, source, client, todo, spend, stop)
+            counts, failures = records.download_all(engine, settings, source, client, todo, spend, stop)
             result.new, result.failed = counts.get("new", 0), len(failures) + counts.get("unusable", 0)
             result.duplicates += counts.get("duplicate", 0) + counts.get("linked", 0)
             result.summary = f"listed_days={cfg.lookback_days} downloads={len(todo)} requests={client.requests}"
         except (KeyRejected, Unauthorized, SourceError, SecretKeyError) as exc:
-            return SyncResult(result.new, result.duplicates, result.failed, "needs_reauth", reauth_message(source.name, exc))
+            return SyncResult(result.new, result.duplicates, result.failed, "needs_reauth", records.reauth_message(source.name, exc))
         except Paused as exc:
             result.summary = f"Garmin rate limit: the rest waits for the next sync (not before {_iso(exc.resume_at)})"
         except Stopped:
@@ -171,9 +134,7 @@ class GarminSource:
     # ---- backfill, disconnect, status --------------------------------------
     def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
                  on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
-        from heavylegs.sources.garmin_backfill import run
-
-        return run(engine, settings, source, options, stop=stop, on_progress=on_progress, on_wait=on_wait)
+        return garmin_backfill.run(engine, settings, source, options, stop=stop, on_progress=on_progress, on_wait=on_wait)
 
     def on_disconnect(self, engine: Engine, settings: Settings, source: Row[Any], purge: bool) -> None:
         """Forget the key and token here; the key itself can only be deleted in Garmin Connect."""

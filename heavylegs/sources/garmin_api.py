@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -29,7 +30,7 @@ class GarminConfig:
     request_timeout_s: float
 
     @classmethod
-    def of(cls, settings: Settings) -> "GarminConfig":
+    def of(cls, settings: Settings) -> GarminConfig:
         g = settings.cfg.garmin
         return cls(g.api_url, int(g.lookback_days), [str(t) for t in g.activity_types], float(g.max_requests_per_minute),
                    float(g.sync_max_wait_s), max(1, int(g.page_size)), float(g.request_timeout_s))

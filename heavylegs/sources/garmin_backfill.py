@@ -22,7 +22,6 @@ from heavylegs.settings import Settings
 from heavylegs.sources import garmin_records as records
 from heavylegs.sources.base import BackfillOptions, BackfillReport, NeedsReauth, Progress, SourceError, Waiting
 from heavylegs.sources.crypto import SecretKeyError
-from heavylegs.sources.garmin import download_all, reauth_message, rules
 from heavylegs.sources.garmin_api import GarminConfig, source_client
 from heavylegs.sources.http import Paused, Stopped, Waiter
 from heavylegs.sources.store import mark_status
@@ -69,7 +68,7 @@ def _position(engine: Engine, source: Any, key: str) -> tuple[str | None, int, b
 def _list(engine: Engine, settings: Settings, source: Any, client: GarminClient, spend: Waiter, windows: list[tuple[date | None, date | None]],
           key: str, stop: threading.Event | None, dry_run: bool) -> dict[str, int]:
     """List every window (from the saved position unless ``dry_run``); counts of plan outcomes."""
-    cfg, match = GarminConfig.of(settings), rules(settings)
+    cfg, match = GarminConfig.of(settings), records.rules(settings)
     saved, start, listed_all = (None, 0, False) if dry_run else _position(engine, source, key)
     counts: dict[str, int] = {}
     if listed_all:
@@ -123,13 +122,13 @@ def run(engine: Engine, settings: Settings, source: Any, options: BackfillOption
             rows = list(conn.execute(select(garmin_activities.c.summary_json).where(
                 _in_range(source, options.since, until), garmin_activities.c.state.in_(records.TODO)).order_by(garmin_activities.c.start_ts)))
         todo = [json.loads(r.summary_json) for r in rows]
-        download_all(engine, settings, source, client, todo, spend, stop, on_progress)
+        records.download_all(engine, settings, source, client, todo, spend, stop, on_progress)
     except Paused as exc:
         report = BackfillReport(status="paused", resume_at=exc.resume_at)
     except Stopped:
         report = BackfillReport(status="paused", resume_at=time.time())
     except (KeyRejected, Unauthorized, SecretKeyError) as exc:
-        message = reauth_message(source.name, exc)
+        message = records.reauth_message(source.name, exc)
         mark_status(engine, int(source.id), "needs_reauth", message)
         raise NeedsReauth(message) from exc
     except GarminError as exc:  # the position is saved: a rerun continues

@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from heavylegs.importer import import_paths
 from heavylegs.settings import Settings
-from heavylegs.sources.http import already_present
+from heavylegs.sources.base import Progress
+from heavylegs.sources.crypto import SecretKeyError
+from heavylegs.sources.garmin_api import REAUTH_HINT
+from heavylegs.sources.http import Paused, Stopped, Waiter, already_present
+from heavylegs.sources.store import athlete_of
+from heavylegs.sources.tables import garmin_activities
 from heavylegs.store.activities import SourceRef, add_source
 from heavylegs.store.matching import MatchRules
-from heavylegs.sources.tables import garmin_activities
 from heavylegs.store.tables import activity_sources
 from ingest.garmin import mapping
+from ingest.garmin.client import GarminClient, GarminError, KeyRejected, NotFound, Unauthorized
 
 KIND = "garmin"
 DONE = frozenset({"stored", "linked", "skipped", "unusable", "gone"})
@@ -110,3 +118,47 @@ def fetch(engine: Engine, settings: Settings, source: Any, summary: dict[str, An
                      .values(ref=func.replace(activity_sources.c.ref, tmp_path, f"garmin/{gid}{suffix}")))
         upsert(conn, source, summary, "stored", activity_id=ids[0], fetched_ts=time.time(), error=None)
     return "new" if report.imported else "duplicate"
+
+
+def rules(settings: Settings) -> MatchRules:
+    return MatchRules.from_settings(settings.section("dedup"))
+
+
+def importer_for(engine: Engine, settings: Settings, source: Any) -> ImportFn:
+    athlete = athlete_of(engine, source)
+    return lambda path: import_paths(engine, settings, [path], athlete=athlete, source_id=int(source.id), workers=1)
+
+
+def reauth_message(name: str, exc: Exception) -> str:
+    return f"{exc}; " + REAUTH_HINT.format(name=name)
+
+
+def download_all(engine: Engine, settings: Settings, source: Any, client: GarminClient, todo: list[dict[str, Any]], spend: Waiter,
+                 stop: threading.Event | None, on_progress: Progress | None = None) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Fetch each listed summary once; counts by outcome and the failures (left 'failed', retried next time)."""
+    counts: dict[str, int] = {}
+    failures: list[dict[str, Any]] = []
+    import_file, match = importer_for(engine, settings, source), rules(settings)
+    interval = client.pacer.interval_s
+    for i, summary in enumerate(todo):
+        if stop is not None and stop.is_set():
+            break
+        if on_progress is not None:
+            on_progress(i, len(todo), (len(todo) - i) * interval)
+        try:
+            outcome = fetch(engine, settings, source, summary, lambda gid: spend(client.download, gid), import_file, match)
+        except NotFound:
+            with engine.begin() as conn:
+                mark(conn, source, int(summary["activityId"]), "gone", "deleted on Garmin since it was listed")
+            outcome = "gone"
+        except (KeyRejected, Unauthorized, Paused, Stopped, SecretKeyError):
+            raise
+        except (GarminError, OSError) as exc:
+            with engine.begin() as conn:
+                mark(conn, source, int(summary["activityId"]), "failed", str(exc))
+            failures.append({"activity_id": int(summary["activityId"]), "error": str(exc)[:500]})
+            outcome = "failed"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    if on_progress is not None and todo:
+        on_progress(len(todo), len(todo), 0.0)
+    return counts, failures

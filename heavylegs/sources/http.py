@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
@@ -113,7 +114,7 @@ class Waiter:
             try:
                 return fn(*args, **kwargs)
             except self.rate_limited as exc:
-                resume_at = float(getattr(exc, "resume_at"))
+                resume_at = float(exc.resume_at)
                 delay = resume_at - self.clock()
                 if not self.wait or (self.max_wait_s is not None and delay > self.max_wait_s):
                     raise Paused(resume_at) from exc

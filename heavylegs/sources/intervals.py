@@ -50,7 +50,7 @@ class IntervalsSource:
         """Check ``key`` for ``athlete_id`` now; store the source (or renew its key) only when intervals.icu accepts it."""
         check_name(name)
         key = str(options.get("key") or "").strip()
-        athlete_id = str(options.get("athlete_id") or "").strip()
+        athlete_id = str(options.get("athlete_id") or "").strip().lower()
         if not key:
             raise SourceError("no API key given")
         if not athlete_id or not (athlete_id == "0" or (athlete_id[:1] == "i" and athlete_id[1:].isdigit()) or athlete_id.isdigit()):
@@ -83,7 +83,7 @@ class IntervalsSource:
             if existing is None:
                 source_id = int(conn.execute(insert(sources).values(
                     athlete_id=athlete_row, name=name, kind=KIND, config_json=json.dumps(config, sort_keys=True), enabled=True, status="ok",
-                    created_ts=datetime.now(timezone.utc).timestamp())).inserted_primary_key[0])
+                    created_ts=datetime.now(timezone.utc).timestamp())).inserted_primary_key[0])  # type: ignore[index]
             else:
                 source_id = int(existing.id)
                 conn.execute(update(sources).where(sources.c.id == source_id).values(

@@ -48,7 +48,7 @@ def subscribe(engine: Engine, settings: Settings, base_url: str) -> str:
     url = f"{base}{ROUTE_PREFIX}{path_secret}"
     with engine.begin() as conn:
         row_id = int(conn.execute(insert(polar_webhooks).values(path_sha256=_digest(path_secret), url=base + ROUTE_PREFIX + "...",
-                                                                created_ts=time.time())).inserted_primary_key[0])
+                                                                created_ts=time.time())).inserted_primary_key[0])  # type: ignore[index]
     client = new_client(settings)
     try:
         data = client.create_webhook(client_id, secret, url)

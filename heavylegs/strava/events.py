@@ -31,7 +31,13 @@ from heavylegs.strava.fetch import settle
 from heavylegs.strava.tables import strava_activities, strava_events, strava_tokens
 from heavylegs.strava.tokens import NeedsReauth, TokenManager, delete_tokens
 from ingest.strava import mapping
-from ingest.strava.client import InvalidGrant, NotFound, StravaClient, StravaError, Unauthorized
+from ingest.strava.client import (
+    InvalidGrant,
+    NotFound,
+    StravaClient,
+    StravaError,
+    Unauthorized,
+)
 
 DEFAULT_CREATES_PER_SYNC = 20
 
@@ -85,7 +91,8 @@ class _Lookup:
     """``GET /activities/{id}`` at most once per activity per run: the summary, or None for 404."""
 
     def __init__(self, client: StravaClient) -> None:
-        self.client, self.seen = client, {}  # type: dict[int, dict[str, Any] | None]
+        self.client = client
+        self.seen: dict[int, dict[str, Any] | None] = {}
 
     def __call__(self, strava_id: int) -> dict[str, Any] | None:
         if strava_id not in self.seen:
@@ -170,7 +177,7 @@ def _one(engine: Engine, source: Any, lookup: _Lookup, event: Any) -> str:
         with engine.begin() as conn:
             current = records.get(conn, object_id)
             return "unknown activity" if current is None else _apply_update(conn, source, current, fresh)
-    if row is None and activity_id is None:
+    if (row is None or row.state == "deleted") and activity_id is None:
         return "nothing stored"
     if lookup(object_id) is not None:
         return "still on Strava: not deleted"
@@ -226,9 +233,9 @@ def process_events(client: StravaClient, engine: Engine, settings: Settings, sou
                 elif creates_left <= 0:
                     continue  # waits for the next sync: a flood cannot spend the rate budget
                 else:
-                    creates_left -= 1
                     handled_creates.add(int(event.object_id))
                     outcome = _create(engine, settings, source, client, lookup, int(event.object_id), owner)
+                    creates_left -= outcome != "known"  # only a fetch spends the allowance
                     counts["new"] += outcome == "new"
             elif event.object_type == "activity":
                 outcome = _one(engine, source, lookup, event)

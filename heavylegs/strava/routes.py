@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -32,7 +33,7 @@ def _warn_if_old_subscription(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
             url = conn.execute(select(strava_subscription.c.callback_url).where(strava_subscription.c.id == 1)).scalar()
-    except Exception:  # a store not migrated yet: nothing to warn about
+    except SQLAlchemyError:  # a store not migrated yet: nothing to warn about
         return
     if url and path_secret(url) is None:
         log.warning("the Strava webhook subscription points at %s, which has no secret path and now answers 404: "

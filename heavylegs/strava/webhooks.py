@@ -30,6 +30,7 @@ ACK: dict[str, Any] = {"received": True}
 OBJECT_TYPES = ("activity", "athlete")
 ASPECT_TYPES = ("create", "update", "delete")
 DEFAULT_MAX_PENDING = 500
+DEAUTHORIZED = json.dumps({"authorized": "false"}, sort_keys=True)  # the canonical ``updates`` of a deauthorization
 
 
 def handshake(engine: Engine, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -64,8 +65,10 @@ def receive(engine: Engine, event: Any, max_pending: int = DEFAULT_MAX_PENDING) 
     Every well-formed event gets (200, ACK); ``stored`` is for the caller only
     (to wake the sync) and never reaches the sender. Not stored: another
     subscription or an unknown athlete, a redelivery, a create of an activity
-    already stored or already waiting, or any event but a deauthorization once
-    ``max_pending`` events wait for the sync (the sync's listing still finds new runs).
+    already stored or already waiting, an athlete event other than a
+    deauthorization (one waiting is enough), or an activity event once
+    ``max_pending`` events wait for the sync (the sync's listing still finds
+    new runs; a deauthorization is never crowded out).
     """
     parsed = _parse(event)
     if parsed is None:
@@ -85,7 +88,12 @@ def receive(engine: Engine, event: Any, max_pending: int = DEFAULT_MAX_PENDING) 
                                                         strava_events.c.object_type == "activity", strava_events.c.aspect_type == "create"))).scalar()
             if queued or (row is not None and row.state in records.DONE):
                 return 200, ACK, False
-        if key["object_type"] != "athlete":
+        if key["object_type"] == "athlete":
+            # Only a deauthorization means anything, and one waiting is enough: the sync asks Strava once.
+            if key["updates"] != DEAUTHORIZED or conn.execute(select(exists().where(
+                    waiting, strava_events.c.source_id == source_id, strava_events.c.object_type == "athlete"))).scalar():
+                return 200, ACK, False
+        else:
             pending = conn.execute(select(func.count()).select_from(strava_events).where(waiting, strava_events.c.source_id == source_id)).scalar()
             if int(pending or 0) >= max_pending:
                 return 200, ACK, False

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import stamina
@@ -72,8 +74,6 @@ def retry_after_s(value: str | None) -> float:
         return max(0.0, float(value.strip()))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
-
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
@@ -119,7 +119,7 @@ class GarminClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         retries: int = 3,
-        on_close: Callable[["GarminClient"], None] | None = None,
+        on_close: Callable[[GarminClient], None] | None = None,
         last_request: float | None = None,
     ) -> None:
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
@@ -141,7 +141,7 @@ class GarminClient:
         if self.on_close is not None and self.requests:
             self.on_close(self)
 
-    def __enter__(self) -> "GarminClient":
+    def __enter__(self) -> GarminClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:

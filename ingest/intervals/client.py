@@ -69,6 +69,8 @@ def file_suffix(data: bytes) -> str:
     Only the first few KiB are inflated to look at the content; the importer
     decompresses the whole file itself, within its size and ratio limits.
     """
+    if data[:4] == b"PK\x03\x04":
+        return ".zip"  # an uploaded archive: the importer walks it
     gz = data[:2] == b"\x1f\x8b"
     head = data[:4096]
     if gz:

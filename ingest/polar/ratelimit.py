@@ -15,10 +15,6 @@ from typing import Callable, Mapping
 DEFAULT_WAIT_S = 900.0  # a 429 without readable headers: the 15-minute window
 
 
-class _Limited(Exception):
-    pass
-
-
 def _values(text: str | None) -> list[float]:
     out: list[float] = []
     for part in (text or "").split(","):
@@ -45,7 +41,7 @@ class RateWindows:
     def update(self, headers: Mapping[str, str]) -> None:
         usage, limit, reset = (_values(headers.get(h)) for h in ("RateLimit-Usage", "RateLimit-Limit", "RateLimit-Reset"))
         now = self.clock()
-        found = [Window(u, lim, now + r) for u, lim, r in zip(usage, limit, reset) if u == u and lim == lim and r == r and lim > 0]
+        found = [Window(u, lim, now + r) for u, lim, r in zip(usage, limit, reset, strict=False) if u == u and lim == lim and r == r and lim > 0]
         if found:
             self.windows = found
 

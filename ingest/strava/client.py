@@ -7,7 +7,8 @@ answers and timeouts are retried a few times with backoff.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -76,7 +77,7 @@ class StravaClient:
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> "StravaClient":
+    def __enter__(self) -> StravaClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

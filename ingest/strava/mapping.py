@@ -7,8 +7,9 @@ on ``time``; a stream of another length is cut or padded with NaN.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

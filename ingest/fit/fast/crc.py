@@ -101,7 +101,12 @@ def crc16(data: bytes | memoryview | np.ndarray) -> int:
     if pad:
         buf = np.concatenate([np.zeros(pad, dtype=np.uint8), buf])
     words = buf.view("<u2").reshape(-1, _WORDS).astype(np.intp)
-    crcs = np.bitwise_xor.reduce(_M_FLAT[words + _COL_BASE], axis=1).astype(np.intp)
+    words += _COL_BASE
+    values = _M_FLAT[words]
+    # Column by column: XOR-reducing along a row of 16 is several times slower in numpy.
+    crcs = values[:, 0].astype(np.intp)
+    for j in range(1, _WORDS):
+        crcs ^= values[:, j]
     level = 0
     while crcs.size > 1:
         if crcs.size & 1:  # a zero block in front changes nothing

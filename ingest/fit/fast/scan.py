@@ -143,6 +143,27 @@ def _headers_of(local: int) -> list[int]:
 _HEADERS_OF = [_headers_of(local) for local in range(16)]
 
 
+def _run(data: bytes, positions: list[int], pos: int, end: int, header: int, size: int) -> int:
+    """Append the messages from ``pos`` on that have this header byte, each ``size`` long and
+    wholly before ``end``; the position after them. A strided slice gathers their header
+    bytes in C, in growing windows (a 1 Hz record stream is thousands in a row)."""
+    limit = (end - pos) // size  # a message crossing ``end`` is left to the walk
+    mark = bytes((header,))
+    count, window = 0, 64
+    while count < limit:
+        take = min(window, limit - count)
+        start = pos + count * size
+        heads = data[start : start + take * size : size]
+        same = take - len(heads.lstrip(mark))
+        count += same
+        if same < take:
+            break
+        window *= 4
+    stop = pos + count * size
+    positions.extend(range(pos, stop, size))
+    return stop
+
+
 def _walk_body(data: bytes, pos: int, end: int, layout: Layout, chain: int) -> None:
     dev = DevRegistry()
     sizes = [0] * 256  # 0: take the slow branch
@@ -153,11 +174,18 @@ def _walk_body(data: bytes, pos: int, end: int, layout: Layout, chain: int) -> N
     while pos < end:
         first = len(positions)
         while pos < end:
-            size = sizes[data[pos]]
+            header = data[pos]
+            size = sizes[header]
             if not size:
                 break
             append(pos)
             pos += size
+            if pos >= end:
+                break
+            # A run of one message type (a 1 Hz record stream): stepped in C. Checked two
+            # ahead so that alternating types stay in this loop, which is cheaper for them.
+            if data[pos] == header and pos + 2 * size < end and data[pos + size] == header:
+                pos = _run(data, positions, pos, end, header, size)
         if pos > end:
             cut = positions.pop()
             if len(positions) > first:

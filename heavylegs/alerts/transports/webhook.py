@@ -1,4 +1,4 @@
-"""Signed JSON webhooks.
+"""Signed JSON webhooks (schema ``heavylegs.alert.v1``).
 
 The signature is ``sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>``
 in ``X-Heavylegs-Signature``, with the unix timestamp in
@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from heavylegs.alerts.channels import Channel
 from heavylegs.alerts.model import Alert, TransportError
+from heavylegs.alerts.transports.base import Transport, expect_conf, is_loopback
 from heavylegs.settings import ConfigError, Settings
-from heavylegs.settings_schema_alerts import WebhookChannelConf
+from heavylegs.settings_schema_alerts import ChannelBase, WebhookChannelConf
 
 # 408 and 429 mean "later", everything else in 4xx means "never like this".
 RETRYABLE_4XX = {408, 429}
@@ -47,7 +47,7 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-class WebhookChannel(Channel):
+class WebhookTransport(Transport):
     kind = "webhook"
 
     def __init__(self, name: str, url: str, secret: str, timeout_s: float) -> None:
@@ -57,11 +57,24 @@ class WebhookChannel(Channel):
         self.timeout_s = timeout_s
 
     @classmethod
-    def from_config(cls, name: str, settings: Settings, conf: WebhookChannelConf) -> "WebhookChannel":
-        if urlsplit(conf.url).scheme not in ("http", "https"):
+    def from_config(cls, name: str, settings: Settings, conf: ChannelBase) -> WebhookTransport:
+        c = expect_conf(conf, WebhookChannelConf, name)
+        if urlsplit(c.url).scheme not in ("http", "https"):
             raise ConfigError(f"alerts channel {name}: webhook needs an http(s) url")
-        timeout = conf.timeout_s or settings.cfg.alerts.webhook_timeout_s
-        return cls(name, conf.url, settings.secret(conf, "secret"), timeout)
+        timeout = c.timeout_s or settings.cfg.alerts.webhook_timeout_s
+        return cls(name, c.url, settings.secret(c, "secret"), timeout)
+
+    @classmethod
+    def config_warnings(cls, name: str, settings: Settings, conf: ChannelBase) -> list[str]:
+        """An unsigned webhook, and a webhook over plain http beyond loopback."""
+        c = expect_conf(conf, WebhookChannelConf, name)
+        out = []
+        if not settings.secret(c, "secret"):
+            out.append(f"alerts channel {name}: webhook has no secret; its receiver cannot tell our alerts from forged ones (set secret_file)")
+        parts = urlsplit(c.url)
+        if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+            out.append(f"alerts channel {name}: webhook url is plain http to {parts.hostname}; alerts (and the signature) travel unencrypted (use https)")
+        return out
 
     def request(self, alert: Alert, now: float | None = None) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(alert.payload(), sort_keys=True, separators=(",", ":")).encode()
