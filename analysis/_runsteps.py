@@ -45,6 +45,7 @@ def build_steps(
         if speed is None or not np.isfinite(speed).any():
             raise ValueError("run_metrics needs distance_m or speed_mps")
         filled = fill_by_time(speed, time_s)
+        assert filled is not None  # speed has a finite sample (checked above)
         d = np.cumsum(np.minimum(dt, max_gap_s) * np.maximum(filled, 0.0))
     d = np.maximum.accumulate(d)
     moving = moving_mask(time_s, speed, d, pause_speed_mps=pause_speed_mps, max_gap_s=max_gap_s)

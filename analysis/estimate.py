@@ -105,4 +105,4 @@ def estimate_load(
     if not math.isfinite(gap_speed_mps) or gap_speed_mps <= 0:
         return math.nan
     v = min(gap_speed_mps, max_speed_mps)
-    return moving_s / 60.0 * model.coef * v**model.exponent
+    return float(moving_s / 60.0 * model.coef * v**model.exponent)

@@ -65,7 +65,8 @@ def empirical_pace_factor(grade: Any, linear: float = EMP_LINEAR) -> np.ndarray:
     bound how differently runners pace slopes).
     """
     i = as_f64(grade)
-    return 1.0 + linear * i + EMP_QUADRATIC * i * i
+    factor: np.ndarray = 1.0 + linear * i + EMP_QUADRATIC * i * i
+    return factor
 
 
 def grade_factor(grade: Any, model: str = "empirical") -> np.ndarray:

@@ -15,7 +15,8 @@ HR_VALID_MAX_BPM = 240.0
 def valid_hr(hr_bpm: np.ndarray, *, lo: float = HR_VALID_MIN_BPM, hi: float = HR_VALID_MAX_BPM) -> np.ndarray:
     """Mask of plausible heart-rate readings (finite, ``lo <= hr <= hi`` bpm)."""
     with np.errstate(invalid="ignore"):
-        return np.isfinite(hr_bpm) & (hr_bpm >= lo) & (hr_bpm <= hi)
+        valid: np.ndarray = np.isfinite(hr_bpm) & (hr_bpm >= lo) & (hr_bpm <= hi)
+    return valid
 
 
 def hr_max_from_samples(

@@ -61,4 +61,5 @@ def moving_mask(
         speed = np.where(np.isfinite(speed), speed, derived)
     with np.errstate(invalid="ignore"):
         slow = np.isfinite(speed) & (speed < pause_speed_mps)
-    return ok_gap & ~slow
+    moving: np.ndarray = ok_gap & ~slow
+    return moving

@@ -107,12 +107,12 @@ def main() -> None:
     results = {"full": timed(lambda: recompute_athlete(engine, settings, aid, today))}
     day_runs, inc_runs = [], []
     for k in range(1, 6):
-        day_runs.append(timed(lambda: recompute_athlete(engine, settings, aid, today + timedelta(days=2 * k - 1))))
+        day_runs.append(timed(lambda k=k: recompute_athlete(engine, settings, aid, today + timedelta(days=2 * k - 1))))
         with engine.begin() as conn:
             sha = hashlib.sha256(f"new-{time.time()}-{k}".encode()).hexdigest()
             act = synthetic(today + timedelta(days=2 * k), np.random.default_rng(k), "running", 45, args.step_s)
             store_activity(conn, aid, act, SourceRef("file", f"new-{k}.fit", sha, "fit"))
-        inc_runs.append(timed(lambda: recompute_athlete(engine, settings, aid, today + timedelta(days=2 * k))))
+        inc_runs.append(timed(lambda k=k: recompute_athlete(engine, settings, aid, today + timedelta(days=2 * k))))
     results["day"] = median_of(day_runs)
     results["incremental"] = median_of(inc_runs)
     print(f"reference (analyse one run from its streams): {ref * 1000:.1f} ms")

@@ -18,9 +18,9 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -160,8 +160,8 @@ def main() -> None:
             n, mb = ref["t"].size, len(data) / 1e6
             path = Path(tmp) / f"run.{label.lower()}"
             path.write_bytes(data)
-            t_ref = best_time(lambda: ref_fn(data), args.repeat)
-            t_our = best_time(lambda: our_fn(data), args.repeat)
+            t_ref = best_time(lambda fn=ref_fn, d=data: fn(d), args.repeat)
+            t_our = best_time(lambda fn=our_fn, d=data: fn(d), args.repeat)
             for name, secs, ratio, kind in ((ref_name, t_ref, 1.0, ref_name), ("heavylegs", t_our, t_ref / t_our, our_name)):
                 print(f"{label:4} {name:9} {mb:6.1f} {n:7d} {secs:7.3f} {n / secs:10.0f} {mb / secs:6.1f} {ratio:6.1f} {peak_rss_mb(kind, path):11.0f}")
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["fit", "xml", "analysis", "recompute", "import"]
+ORDER = ["fit", "xml", "analysis", "recompute", "startup", "import"]
 
 
 def main(argv: list[str]) -> int:

@@ -3,11 +3,16 @@
 Kept apart from ``heavylegs.importer`` so that a pool worker imports only the
 decoders, numpy and zlib, not SQLAlchemy, the settings model or the store:
 the forkserver preloads this module once and every worker forks from it warm.
+``pool_context`` chooses how pool workers start, for the importer and the
+re-analysis alike.
 """
 from __future__ import annotations
 
+import multiprocessing
+import threading
 import zlib
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from heavylegs.store.streams import encode_streams
@@ -39,3 +44,15 @@ def decode_job(data: bytes, fmt: str | None, hints: dict[str, Any], default_tz: 
 def ready() -> bool:
     """A no-op job: submitted first, it starts the workers while the writer decodes."""
     return True
+
+
+def pool_context(preload: str) -> BaseContext:
+    """How to start pool workers. A process with one thread (``heavylegs import``,
+    ``rebuild``) forks: the workers start in milliseconds with everything already
+    imported. A process with threads (the service: scheduler, web server) must not fork,
+    so its workers come from a forkserver that imports ``preload`` once."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([preload])
+    return ctx

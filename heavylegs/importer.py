@@ -10,17 +10,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Engine, select
 
 from heavylegs.import_report import FileOutcome, ImportReport
+from heavylegs.import_worker import Decoded, decode_job, pool_context, ready
 from heavylegs.importer_window import WINDOW_BYTES, Window, in_process
-from heavylegs.import_worker import Decoded, decode_job, ready
 from heavylegs.settings import Settings
 from heavylegs.store.activities import SourceRef, add_source, apply_hints, get_or_create_athlete, store_activity
 from heavylegs.store.db import read
@@ -56,12 +55,12 @@ class _Known:
 class Importer:
     def __init__(self, engine: Engine, settings: Settings, athlete: str, source_id: int | None = None, workers: int | None = None) -> None:
         self.engine = engine
-        self.limits = Limits.from_mapping(settings.section("import"))
-        self.window_limit = max(int(settings.get("import.window_bytes", WINDOW_BYTES) or WINDOW_BYTES), self.limits.max_file_bytes)
-        self.rules = MatchRules.from_settings(settings.section("dedup"))
-        self.default_tz = str(settings.athlete(athlete).get("timezone") or settings.get("import.default_timezone", "UTC"))
+        self.limits = Limits.from_mapping(settings.cfg.import_.model_dump())
+        self.window_limit = max(int(settings.cfg.import_.window_bytes or WINDOW_BYTES), self.limits.max_file_bytes)
+        self.rules = MatchRules.from_settings(settings.cfg.dedup.model_dump())
+        self.default_tz = settings.import_zone(athlete)
         self.source_id = source_id
-        configured = int(settings.get("import.workers", 0) or 0)
+        configured = settings.cfg.import_.workers
         self.workers = workers if workers is not None else (configured or os.cpu_count() or 1)
         with engine.begin() as conn:
             self.athlete_id = get_or_create_athlete(conn, athlete)
@@ -71,11 +70,8 @@ class Importer:
         self.batch_size: int | None = None  # files in this batch, when listed up front
 
     def _start_pool(self) -> ProcessPoolExecutor:
-        # forkserver: safe even when the caller (the service) runs threads. It imports the
-        # light worker module once; the workers fork from it warm.
-        ctx = get_context("forkserver")
-        ctx.set_forkserver_preload(["heavylegs.import_worker"])
-        pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        # fork when this process has no threads, else a forkserver (see pool_context).
+        pool = ProcessPoolExecutor(self.workers, mp_context=pool_context("heavylegs.import_worker"))
         pool.submit(ready)  # the workers start now, while this process decodes the first files
         return pool
 

@@ -8,6 +8,7 @@ that is no activity by today's rules has its activities removed.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
@@ -17,13 +18,13 @@ from heavylegs.settings import Settings
 from heavylegs.store.activities import SourceRef, delete_activity, mark_dirty, replace_legs, summary_values
 from heavylegs.store.raw import load_raw, record_outcome
 from heavylegs.store.start import keep_user_start
-from heavylegs.store.tables import activities, activity_sources, raw_files
+from heavylegs.store.tables import activities, activity_sources, athletes, raw_files
 from ingest.decode import decode_safely
 from ingest.fit.clock import CLOCK_SET_UNIX
 from ingest.model import Activity
 
 
-def _pair(owners: list[Any], decoded: list[Activity]) -> list[tuple[Any, Activity]]:
+def _pair(owners: Sequence[Any], decoded: list[Activity]) -> list[tuple[Any, Activity]]:
     """Stored rows and freshly decoded activities of one file, paired by nearest start.
 
     Not by ``is_same_run``: the point of a rebuild is that the stored totals
@@ -51,9 +52,10 @@ def _family(conn: Connection, activity_id: int) -> list[int]:
 
 
 def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
-    default_tz = str(settings.get("import.default_timezone", "UTC"))
     with engine.connect() as conn:
         shas = [r[0] for r in conn.execute(select(raw_files.c.sha256))]
+        # The same zone rule as the import (Settings.import_zone), per owning athlete.
+        zones = {int(i): settings.import_zone(str(n)) for i, n in conn.execute(select(athletes.c.id, athletes.c.name))}
     rebuilt, failed, removed = 0, [], []
     for sha in shas:
         with engine.begin() as conn:
@@ -61,6 +63,7 @@ def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
             owners = conn.execute(select(activities).where(activities.c.primary_sha256 == sha, activities.c.parent_id.is_(None))).all()
             if data is None or not owners:
                 continue
+            default_tz = zones.get(int(owners[0].athlete_id), settings.cfg.import_.default_timezone)
             status, payload = decode_safely(data, None, {}, default_tz)
             if status == "skipped":
                 # Stored by an earlier version, but not an activity by today's rules (junk bytes).

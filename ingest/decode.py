@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import codecs
-from typing import Any
+from typing import Any, Literal
 
 from ingest.errors import DecodeError, IngestError, NotAnActivity
 from ingest.finalize import finalize
@@ -96,7 +96,11 @@ def _bug_reason(exc: BaseException) -> str:
     return f"decoder error: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
-def decode_safely(data: bytes, fmt: str | None, hints: dict[str, Any], default_tz: str) -> tuple[str, Any]:
+# How one file decoded: "ok" (with its activities), "skipped" (not an activity) or "failed" (with the reason).
+DecodeStatus = Literal["ok", "skipped", "failed"]
+
+
+def decode_safely(data: bytes, fmt: str | None, hints: dict[str, Any], default_tz: str) -> tuple[DecodeStatus, Any]:
     """For worker processes: ('ok', activities) | ('skipped', reason) | ('failed', reason).
 
     Unexpected exceptions are caught here so that a decoder bug fails one

@@ -25,7 +25,8 @@ def _tzfinder() -> Any:
 
 def timezone_at(lat_deg: float, lon_deg: float) -> str | None:
     try:
-        return _tzfinder().timezone_at(lat=float(lat_deg), lng=float(lon_deg))
+        zone = _tzfinder().timezone_at(lat=float(lat_deg), lng=float(lon_deg))
+        return zone if isinstance(zone, str) else None
     except Exception:  # noqa: BLE001 - an odd coordinate just means "unknown"
         return None
 

@@ -13,7 +13,8 @@ def step_lengths_m(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
     dlat = np.diff(lat)
     dlon = np.diff(lon)
     a = np.sin(dlat / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    step_m: np.ndarray = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return step_m
 
 
 def path_length_m(lat_deg: np.ndarray, lon_deg: np.ndarray) -> float:

@@ -78,9 +78,9 @@ class _Collector:
             if lon is not None:
                 row[LON] = float(lon)
             for child in el.iterdescendants(_ELEMENT):
-                idx = _column_of(child.tag)
+                idx = _column_of(child.tag)  # type: ignore[arg-type]  # str, as above
                 if idx >= 0:
-                    row[idx] = float(child.text)
+                    row[idx] = float(child.text)  # type: ignore[arg-type]  # None raises TypeError: the careful path
                 elif idx == _TIME:
                     when = child.text
         except (ValueError, TypeError):
@@ -97,7 +97,7 @@ class _Collector:
         row[LAT] = to_float(el.get("lat"))
         row[LON] = to_float(el.get("lon"))
         for child in el.iterdescendants(_ELEMENT):
-            idx = _column_of(child.tag)
+            idx = _column_of(child.tag)  # type: ignore[arg-type]  # str, as above
             if idx >= 0:
                 row[idx] = to_float(child.text)
             elif idx == _TIME:
@@ -130,7 +130,7 @@ def _collect(data: bytes, max_points: int) -> tuple[_Collector, _Element]:
     col = _Collector(max_points)
     parser = SafeIterparse(data, tags=("{*}trkpt", "{*}trkseg", "{*}trk"))
     for _, el in parser:
-        tag = el.tag
+        tag: str = el.tag  # type: ignore[assignment]  # a parsed element's tag is a str (the stubs allow every tag-name form)
         kind = tag[tag.rfind("}") + 1:]
         if kind == "trkpt":
             col.point(el)

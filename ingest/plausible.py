@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,8 @@ def _keep(act: Activity, mask: np.ndarray) -> None:
     kept = {name: values[mask] for name, values in present.items()}
     shift = float(kept["time_s"][0]) if kept["time_s"].size else 0.0
     kept["time_s"] = kept["time_s"] - shift
-    act.streams = Streams(**{k: (v if k == "time_s" or np.isfinite(v).any() else None) for k, v in kept.items()})
+    columns: dict[str, Any] = {k: (v if k == "time_s" or np.isfinite(v).any() else None) for k, v in kept.items()}
+    act.streams = Streams(**columns)
     if shift:
         act.start_utc = act.start_utc + timedelta(seconds=shift)
         for lap in act.laps:

@@ -7,6 +7,7 @@ read: ``TPX/Speed``, ``TPX/RunCadence`` and ``TPX/Watts`` (any prefix).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from lxml.etree import _Element
 
@@ -58,11 +59,11 @@ def _column_of(tag: str) -> int:
     return idx
 
 
-def _row(el: _Element, convert: Callable[[str | None], float]) -> tuple[list[float], str | None]:
+def _row(el: _Element, convert: Callable[[Any], float]) -> tuple[list[float], str | None]:
     row = _NAN_ROW[:]
     when = None
     for child in el.iterdescendants("*"):
-        idx = _column_of(child.tag)
+        idx = _column_of(child.tag)  # type: ignore[arg-type]  # a parsed element's tag is a str
         if idx >= 0:
             row[idx] = convert(child.text)
         elif idx == _TIME:
@@ -126,7 +127,7 @@ def decode_tcx(data: bytes, *, max_points: int = 2_000_000) -> list[Activity]:
     col = _Collector(max_points)
     parser = SafeIterparse(prepare(data), tags=("{*}Trackpoint", "{*}Lap", "{*}Activity", "{*}Course"))
     for _, el in parser:
-        tag = el.tag
+        tag: str = el.tag  # type: ignore[assignment]  # a parsed element's tag is a str (the stubs allow every tag-name form)
         kind = tag[tag.rfind("}") + 1:]
         if kind == "Trackpoint":
             col.point(el)

@@ -121,7 +121,8 @@ class SafeIterparse:
     """
 
     def __init__(self, data: bytes, tags: Sequence[str], events: Sequence[str] = ("end",)) -> None:
-        self._ctx = etree.iterparse(io.BytesIO(data), events=tuple(events), tag=list(tags), **PARSER_OPTIONS)
+        # The stubs' overloads want literal keyword flags; PARSER_OPTIONS is the one hardened set.
+        self._ctx = etree.iterparse(io.BytesIO(data), events=tuple(events), tag=list(tags), **PARSER_OPTIONS)  # type: ignore[call-overload]
 
     @property
     def root(self) -> etree._Element | None:

@@ -6,6 +6,7 @@ vectorised here, once per file.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,7 +89,8 @@ def haversine_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.n
     dphi = p2 - p1
     dlmb = np.radians(lon2 - lon1)
     a = np.sin(dphi / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    distance_m: np.ndarray = 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return distance_m
 
 
 def cumulative_distance(lat: np.ndarray, lon: np.ndarray, segments: np.ndarray) -> np.ndarray | None:
@@ -115,7 +117,7 @@ def seconds_since(times: np.ndarray, start: np.datetime64) -> np.ndarray:
     return (times - start).astype("timedelta64[us]").astype(np.int64) / 1e6
 
 
-def build_streams(time_s: np.ndarray, columns: dict[str, np.ndarray]) -> Streams:
+def build_streams(time_s: np.ndarray, columns: Mapping[str, np.ndarray | None]) -> Streams:
     """Streams with every column that has at least one finite value; others are None."""
     kept = {
         name: np.ascontiguousarray(values, dtype=np.float64)

@@ -5,8 +5,8 @@ import itertools
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -58,6 +58,16 @@ def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings.db_url)
     migrate(eng)
     yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
+    """(engine, settings) on SQLite only, for transport tests where the database plays no part."""
+    settings = load_settings(data_dir=tmp_path / "data", db=f"sqlite:///{tmp_path / 'lite.db'}", environ={})
+    eng = make_engine(settings.db_url)
+    migrate(eng)
+    yield eng, settings
     eng.dispose()
 
 

@@ -112,7 +112,7 @@ class GarminFake:
         return [c.status for c in self.calls]
 
     # ---- server --------------------------------------------------------
-    def start(self) -> "GarminFake":
+    def start(self) -> GarminFake:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

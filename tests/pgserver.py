@@ -46,7 +46,7 @@ class PgServer:
     def _run(self, *args: str) -> None:
         subprocess.run([*self._prefix, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.root)
 
-    def start(self) -> "PgServer":
+    def start(self) -> PgServer:
         self._run(_bin("initdb") or "initdb", "-D", str(self.datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
         opts = f"-p {self.port} -k {self.root} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         self._run(_bin("pg_ctl") or "pg_ctl", "-D", str(self.datadir), "-o", opts, "-l", str(self.root / "log"), "-w", "-t", "60", "start")

@@ -24,11 +24,12 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 
 def free_port() -> int:
@@ -132,7 +133,7 @@ class WebhookReceiver:
 
         return Handler
 
-    def start(self) -> "WebhookReceiver":
+    def start(self) -> WebhookReceiver:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         server.daemon_threads = True
         server.block_on_close = False  # a slow handler must not hold up stop()
@@ -154,7 +155,7 @@ class WebhookReceiver:
     def wait_for(self, n: int, timeout: float = 5.0) -> bool:
         return _wait(lambda: len(self.received) >= n, timeout)
 
-    def __enter__(self) -> "WebhookReceiver":
+    def __enter__(self) -> WebhookReceiver:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -162,7 +163,7 @@ class WebhookReceiver:
 
 
 class _SmtpHandler:
-    def __init__(self, owner: "SmtpReceiver") -> None:
+    def __init__(self, owner: SmtpReceiver) -> None:
         self.owner = owner
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd naming
@@ -218,7 +219,7 @@ class SmtpReceiver:
         ok = (auth_data.login.decode(), auth_data.password.decode()) == self.auth
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
-    def start(self) -> "SmtpReceiver":
+    def start(self) -> SmtpReceiver:
         from aiosmtpd.controller import Controller
 
         self.port = free_port()
@@ -250,7 +251,7 @@ class SmtpReceiver:
     def wait_for(self, n: int, timeout: float = 5.0) -> bool:
         return _wait(lambda: len(self.messages) >= n, timeout)
 
-    def __enter__(self) -> "SmtpReceiver":
+    def __enter__(self) -> SmtpReceiver:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -7,7 +7,7 @@ plus ``drift_bpm_h`` per hour, so decoupling comes only from the drift.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

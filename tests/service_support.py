@@ -10,9 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import OperationalError

@@ -14,8 +14,15 @@ from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.alerts.transports.registry import build_channels
 from heavylegs.settings import ConfigError, Settings, load_settings
 from tests.receivers import WebhookReceiver
-from tests.test_alerts_support import NOW, TODAY, add_athlete, add_days, add_run, only_rule, with_channels
-from tests.test_alerts_support import lite  # noqa: F401 - the SQLite-only fixture
+from tests.test_alerts_support import (
+    NOW,
+    TODAY,
+    add_athlete,
+    add_days,
+    add_run,
+    only_rule,
+    with_channels,
+)
 
 
 def test_default_file_channel_writes_json_lines_and_console(lite: tuple[Engine, Settings], capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -13,8 +13,13 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.settings import Settings
 from tests.receivers import SmtpReceiver, free_port
-from tests.test_alerts_support import NOW, add_athlete, add_days, only_rule, with_channels
-from tests.test_alerts_support import lite  # noqa: F401 - the SQLite-only fixture
+from tests.test_alerts_support import (
+    NOW,
+    add_athlete,
+    add_days,
+    only_rule,
+    with_channels,
+)
 
 
 @pytest.fixture(scope="module")

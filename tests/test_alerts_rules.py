@@ -8,13 +8,22 @@ import pytest
 from sqlalchemy import Engine, delete
 
 from analysis.load_ratio import reentry_plan, weekly_load_ratio
-
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import list_alerts
 from heavylegs.alerts.tables import alerts
 from heavylegs.metrics.tables import daily_metrics
 from heavylegs.settings import Settings
-from tests.test_alerts_support import NOW, TODAY, add_activity, add_athlete, add_days, add_run, add_source, daily_rows, only_rule
+from tests.test_alerts_support import (
+    NOW,
+    TODAY,
+    add_activity,
+    add_athlete,
+    add_days,
+    add_run,
+    add_source,
+    daily_rows,
+    only_rule,
+)
 
 
 def _alerts(engine: Engine, rule: str) -> list[dict]:

@@ -24,8 +24,9 @@ from heavylegs.settings import Settings
 from heavylegs.settings_schema_alerts import EmailChannelConf
 from tests.receivers import SmtpReceiver
 from tests.test_alerts_email import _queue, _settings
-from tests.test_alerts_support import NOW
-from tests.test_alerts_support import lite  # noqa: F401 - the SQLite-only fixture
+from tests.test_alerts_support import (
+    NOW,
+)
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,12 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 from sqlalchemy import Engine, insert
 
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
-from heavylegs.settings import Settings, load_settings
-from heavylegs.store.db import make_engine, migrate
+from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, athletes, sources
 
 NOW = datetime(2024, 6, 30, 12, 0, tzinfo=timezone.utc)
@@ -103,11 +100,3 @@ def only_rule(settings: Settings, *keep: str) -> Settings:
     return settings.with_overrides({f"alerts.rules.{n}.enabled": n in keep for n in names})
 
 
-@pytest.fixture
-def lite(tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
-    """(engine, settings) on SQLite only, for transport tests where the database plays no part."""
-    settings = load_settings(data_dir=tmp_path / "data", db=f"sqlite:///{tmp_path / 'lite.db'}", environ={})
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    yield engine, settings
-    engine.dispose()

@@ -5,8 +5,8 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Iterator
 
 import pytest
 from sqlalchemy import Engine, select
@@ -17,8 +17,15 @@ from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries
 from heavylegs.settings import Settings
 from tests.receivers import WebhookReceiver
-from tests.test_alerts_support import NOW, TODAY, add_athlete, add_days, add_run, only_rule, with_channels
-from tests.test_alerts_support import lite  # noqa: F401 - the SQLite-only fixture
+from tests.test_alerts_support import (
+    NOW,
+    TODAY,
+    add_athlete,
+    add_days,
+    add_run,
+    only_rule,
+    with_channels,
+)
 
 SECRET = "hook-secret-123"
 

@@ -9,6 +9,8 @@ from analysis.runs import run_metrics
 from analysis.trimp import banister_trimp, hr_coverage
 from tests.conftest import CORPUS, needs_corpus
 
+FIELDS = ("timestamp", "distance", "enhanced_speed", "enhanced_altitude", "heart_rate")
+
 FENIX2_RUN = CORPUS / "python-fitparse" / "tests" / "files" / "activity-small-fenix2-run.fit"
 
 
@@ -17,9 +19,7 @@ def _records(path: object) -> dict[str, np.ndarray]:
     with fitdecode.FitReader(str(path)) as reader:
         for frame in reader:
             if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "record":
-                get = lambda k: frame.get_value(k, fallback=None)  # noqa: E731
-                rows.append((get("timestamp"), get("distance"), get("enhanced_speed"), get("enhanced_altitude"),
-                             get("heart_rate")))
+                rows.append(tuple(frame.get_value(k, fallback=None) for k in FIELDS))
     t0 = rows[0][0]
     cols = np.array([[np.nan if v is None else float(v) for v in r[1:]] for r in rows])
     t = np.array([(r[0] - t0).total_seconds() for r in rows])

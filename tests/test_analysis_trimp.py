@@ -57,7 +57,7 @@ def test_gaps_are_capped_clamped_and_unmoving_samples_skipped() -> None:
 
 def test_hr_above_max_counts_as_max() -> None:
     t = [0.0, 30.0]
-    assert banister_trimp(t, [0, 200.0], hr_rest_bpm=60, hr_max_bpm=190, sex="male") == pytest.approx(0.5 * 
+    assert banister_trimp(t, [0, 200.0], hr_rest_bpm=60, hr_max_bpm=190, sex="male") == pytest.approx(0.5 *
         0.64 * math.exp(1.92), rel=1e-12
     )
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -29,7 +29,7 @@ CRC_DAMAGED = {p for p in FIT_FILES if "CRC Mismatch" in MANIFEST[p]["parse_note
 RUNS = [p for p in FIT_FILES if MANIFEST[p]["sport"].startswith("running") and p not in CRC_DAMAGED]
 
 
-@lru_cache(maxsize=None)
+@cache
 def outcome(path: str) -> list[Activity] | IngestError:
     try:
         return decode_fit((CORPUS / path).read_bytes())

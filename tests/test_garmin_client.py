@@ -5,8 +5,8 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date
-from typing import Iterator
 
 import httpx
 import pytest

@@ -75,7 +75,7 @@ def test_mutated_fixtures_decode_or_raise_ingest_errors() -> None:
     rng = random.Random(20240607)
     bases = [p.read_bytes() for p in BASES]
     seen: Counter[str] = Counter()
-    for case in range(200):
+    for _case in range(200):  # the number shows in a failure's traceback locals
         kind, data = _mutate(rng.choice(bases), rng)
         # Any other exception escapes and fails the test with the case in its traceback.
         seen[_outcome(lambda d: decode_bytes(d, "fit"), data)] += 1

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
+from benchmarks.synth_fit import FitWriter
 from ingest.decode import decode_bytes
 from ingest.errors import NotAnActivity
-from benchmarks.synth_fit import FitWriter
 from ingest.plausible import BOUNDS
 from ingest.tzsnap import snap_offset
 from tests.plausibility_files import (

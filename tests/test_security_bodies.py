@@ -10,8 +10,8 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -50,7 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine.dispose()
 
 
-def _raw(base: str, head: str, body_chunks: Iterator[bytes] = iter(())) -> tuple[int, int]:
+def _raw(base: str, head: str, body_chunks: Iterable[bytes] = ()) -> tuple[int, int]:
     """Send a request by hand; returns (status, body bytes sent before the answer arrived)."""
     host, port = base.removeprefix("http://").split(":")
     sent = 0

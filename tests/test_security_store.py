@@ -10,8 +10,9 @@ import stat
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
@@ -49,7 +50,7 @@ class HeldWrite:
             self.holding.set()
             self.reads_finished_first = self.reads_done.wait(WRITER_HOLDS_AT_MOST_S)
 
-    def __enter__(self) -> "HeldWrite":
+    def __enter__(self) -> HeldWrite:
         self.thread.start()
         assert self.holding.wait(10), "the writer never got the lock"
         return self

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -22,10 +23,10 @@ from sqlalchemy import Engine, func, select, update
 
 from heavylegs.service.prom import ServiceMetrics
 from heavylegs.service.scheduler import Scheduler
-from heavylegs.service.sources import get_source
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
 from heavylegs.sources.base import SyncResult
+from heavylegs.sources.store import get_source
 from heavylegs.sources.strava import StravaSource
 from heavylegs.store.tables import activities, sources
 from heavylegs.strava import webhooks

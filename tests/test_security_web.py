@@ -7,9 +7,9 @@ use a real uvicorn server) and shows it no longer works.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import Engine, text

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from heavylegs.service.jobs import sync_source
-from heavylegs.service.sources import get_source
 from heavylegs.settings import load_settings
+from heavylegs.sources.store import get_source
 from heavylegs.store.db import make_engine
 from heavylegs.store.tables import activities
 from tests.conftest import run_cli

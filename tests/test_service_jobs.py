@@ -10,8 +10,8 @@ from sqlalchemy import Engine, insert, select
 
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries, alerts
 from heavylegs.service import jobs
-from heavylegs.service.sources import add_source
 from heavylegs.settings import Settings
+from heavylegs.sources.store import add_source
 from heavylegs.store.tables import job_runs
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
+from heavylegs.settings import Settings
 from heavylegs.sources.folder import FolderSource, scan_root, walk
 from heavylegs.sources.store import add_source, get_source, remove_source
-from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, activity_sources, source_files
 from tests.conftest import FIXTURES
 from tests.service_support import day, gpx_run, write_runs

@@ -5,8 +5,8 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import Engine, select
@@ -15,9 +15,9 @@ from starlette.testclient import TestClient
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
 from heavylegs.service.prom import ServiceMetrics
 from heavylegs.service.scheduler import Scheduler
-from heavylegs.service.sources import add_source
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
+from heavylegs.sources.store import add_source
 from heavylegs.store.db import make_engine
 from heavylegs.store.tables import job_runs, sources
 from tests.conftest import FIXTURES

@@ -219,7 +219,5 @@ def test_import_puts_a_file_without_offset_in_the_athletes_zone(tmp_path: Path, 
     assert _stored(tmp_path, config) == ("Pacific/Kiritimati", "2024-01-02")
 
 
-@pytest.mark.xfail(strict=True, reason="heavylegs/rebuild.py still reads only import.default_timezone; "
-                                       "the lead moves it to settings.import_zone(athlete) and removes this mark")
 def test_rebuild_keeps_the_zone_the_import_gave(tmp_path: Path) -> None:
     assert _stored(tmp_path, '[athlete]\ntimezone = "Pacific/Kiritimati"\n', ["rebuild"]) == ("Pacific/Kiritimati", "2024-01-02")

@@ -1,8 +1,8 @@
 """The Garmin plug-in on both stores (SQLite and PostgreSQL): connect, sync, backfill, disconnect --purge."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select

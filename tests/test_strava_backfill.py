@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 
-from heavylegs.service.sources import get_source
 from heavylegs.settings import Settings, load_settings
+from heavylegs.sources.store import get_source
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, store_activity
 from heavylegs.store.db import make_engine, migrate
 from heavylegs.store.tables import activities, activity_sources

@@ -1,15 +1,16 @@
 """The live Strava sync against the loopback fake: sports, mapping, cursor, tokens, errors."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
 from heavylegs.service.jobs import sync_source
-from heavylegs.service.sources import get_source
 from heavylegs.settings import Settings
+from heavylegs.sources.store import get_source
 from heavylegs.store.activities import load_streams
 from heavylegs.store.tables import activities, sources
 from heavylegs.strava import records

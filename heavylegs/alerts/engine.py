@@ -20,7 +20,7 @@ from heavylegs.alerts.rules_registry import StoreView, athlete_findings, store_f
 from heavylegs.alerts.tables import alerts
 from heavylegs.alerts.transports.registry import build_channels
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
-from heavylegs.settings import ConfigError, Settings
+from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, athletes, sources
 
 
@@ -65,14 +65,6 @@ def _summary_finding(old: list[tuple[str, Finding]], today: date) -> Finding:
     metrics = {"suppressed": len(old), "by_rule": dict(sorted(by_rule.items())), "first": dates[0].isoformat() if dates else None,
                "last": dates[-1].isoformat() if dates else None, "method": "events older than alerts.max_age_days"}
     return Finding("history_summary", "info", digest, today, metrics, msg, advice_for("history_summary"))
-
-
-def local_today(settings: Settings, athlete: str, now: datetime) -> date:
-    """The athlete's calendar day at ``now``: daily rows and run dates are local dates."""
-    try:
-        return now.astimezone(settings.athlete_zone(athlete)).date()
-    except ConfigError:
-        return now.astimezone(timezone.utc).date()
 
 
 def queue_findings(conn: Connection, athlete_id: int | None, athlete: str, found: list[Finding], channels: list[str],
@@ -123,7 +115,7 @@ def check(engine: Engine, settings: Settings, now: datetime) -> CheckSummary:
         people = [(int(r.id), r.name) for r in conn.execute(select(athletes.c.id, athletes.c.name).order_by(athletes.c.id))]
         srcs = [dict(r._mapping) for r in conn.execute(select(sources))]
     for athlete_id, name in people:
-        today = local_today(settings, name, now)
+        today = settings.athlete_today(name, now)  # daily rows and run dates are local dates
         with engine.connect() as conn:
             days, runs, active = _load(conn, athlete_id, today)
         found = list(athlete_findings(settings, days, runs, active))

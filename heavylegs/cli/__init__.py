@@ -19,7 +19,9 @@ import click
 from heavylegs.cli.app import App
 
 # In registration order. The last three share the ``connect`` group, so they load together.
-_MODULES = ("ingest_cmds", "analysis_cmds", "alert_cmds", "service_cmds", "strava_cmds", "source_cmds", "auth_cmds")
+_MODULES = (
+    "ingest_cmds", "analysis_cmds", "alert_cmds", "service_cmds", "strava_cmds", "source_cmds", "auth_cmds", "migrate_cmds"
+)
 _TOGETHER = ("service_cmds", "strava_cmds", "source_cmds")
 
 # command -> (module registering it, short help as the command gives it)
@@ -31,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'connect': ('service_cmds', 'Connect a source the service collects activities from.'),
     'disconnect': ('service_cmds', 'Remove a source.'),
     'import': ('ingest_cmds', 'Import activity files, folders and export archives.'),
+    'migrate': ('migrate_cmds', "Upgrade the database to this version's schema (also done at every start)."),
     'load': ('analysis_cmds', 'Daily training load, load ratios (ACWR), fitness/fatigue and run streak.'),
     'polar': ('source_cmds', 'Polar AccessLink push notifications (webhooks).'),
     'rebuild': ('ingest_cmds', 'Re-decode every stored original file and rebuild activities and analysis.'),

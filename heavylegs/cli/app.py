@@ -24,10 +24,16 @@ class App:
         if self._engine is None:
             from heavylegs.service.private import prepare_store
             from heavylegs.store.db import make_engine, migrate
+            from heavylegs.store.migrations import SchemaError
 
             prepare_store(self.settings.data_dir, self.settings.db_url)  # 0700 dir, 0600 SQLite files
-            self._engine = make_engine(self.settings.db_url)
-            migrate(self._engine)
+            engine = make_engine(self.settings.db_url)
+            try:
+                migrate(engine)  # Alembic, only when the store is behind (heavylegs migrate)
+            except SchemaError as exc:
+                engine.dispose()
+                raise click.ClickException(str(exc)) from exc
+            self._engine = engine
         return self._engine
 
     def athlete_name(self, name: str | None) -> str:

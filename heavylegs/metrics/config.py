@@ -13,13 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from analysis.daily import DailyParams
-from analysis.gap import GAP_MODELS
 from analysis.runs import RunParams
-from heavylegs.settings import ConfigError, Settings
+from heavylegs.settings import Settings
 from ingest.model import RUNNING_SPORTS
 
 # 2: steadiness also looks for short reps
@@ -93,61 +91,27 @@ def _opt_float(value: Any) -> float | None:
 
 
 def analysis_config(settings: Settings, athlete_name: str) -> AnalysisConfig:
-    a = settings.section("analysis")
-    ath = settings.athlete(athlete_name)
-    sex = str(ath.get("sex", "male")).lower()
-    if sex not in ("male", "female"):
-        raise ConfigError(f"athlete {athlete_name}: sex must be 'male' or 'female', not {sex!r}")
-    sports = a.get("sports") or []
-    run = RunParams(
-        min_distance_m=float(a.get("min_run_m", 5000)),
-        min_moving_s=float(a.get("min_run_moving_s", 1200)),
-        pause_speed_mps=float(a.get("pause_speed_mps", 0.5)),
-        gap_smoothing_m=float(a.get("gap_smoothing_m", 10)),
-        gap_max_grade=float(a.get("gap_max_grade", 0.45)),
-        early_from=float(a.get("early_from", 0.10)),
-        early_to=float(a.get("early_to", 0.60)),
-        late_from=float(a.get("late_from", 0.75)),
-        decoupling_warmup_s=float(a.get("decoupling_warmup_s", 600)),
-        decoupling_min_hr_coverage=float(a.get("decoupling_min_hr_coverage", 0.9)),
-        steady_max_cv=float(a.get("steady_max_cv", 0.10)),
-        steady_split_m=float(a.get("steady_split_m", 1000)),
-        steady_short_split_m=float(a.get("steady_short_split_m", 200)),
-        steady_reps_ratio=float(a.get("steady_reps_ratio", 1.3)),
-        max_gap_s=float(a.get("trimp_max_gap_s", 30)),
-        gap_model=str(a.get("gap_model", "empirical")),
-        gap_band=float(a.get("gap_band", 0.5)),
-        flat_max_grade=float(a.get("flat_max_grade", 0.02)),
-        flat_min_share=float(a.get("flat_min_share", 0.2)),
-    )
-    if run.gap_model not in GAP_MODELS:
-        raise ConfigError(f"analysis.gap_model must be one of {', '.join(GAP_MODELS)}, not {run.gap_model!r}")
-    daily = DailyParams(
-        acute_days=int(a.get("acute_days", 7)),
-        chronic_days=int(a.get("chronic_days", 28)),
-        ctl_days=float(a.get("ctl_days", 42)),
-        atl_days=float(a.get("atl_days", 7)),
-    )
+    """The typed ``[analysis]`` section and the athlete's table, as the analysis needs them.
+
+    Types, ``sex`` and ``gap_model`` were checked when the settings were loaded.
+    """
+    a = settings.cfg.analysis
+    ath = settings.athlete_cfg(athlete_name)
     return AnalysisConfig(
-        sports=frozenset(str(s) for s in sports) if sports else None,
-        sex=sex,
-        hr_rest_bpm=_opt_float(ath.get("hr_rest_bpm")),
-        hr_max_bpm=_opt_float(ath.get("hr_max_bpm")),
-        hr_rest_default_bpm=float(a.get("hr_rest_default_bpm", 60)),
-        hr_max_percentile=float(a.get("hr_max_percentile", 99.5)),
-        hr_max_window_days=int(a.get("hr_max_window_days", 365)),
-        hr_coverage_for_trimp=float(a.get("hr_coverage_for_trimp", 0.8)),
-        trimp_max_gap_s=float(a.get("trimp_max_gap_s", 30)),
-        baseline_runs=int(a.get("baseline_runs", 10)),
-        baseline_min_runs=int(a.get("baseline_min_runs", 3)),
-        estimate_min_hr_runs=int(a.get("estimate_min_hr_runs", 5)),
-        run_params=run,
-        daily_params=daily,
-        settings_hash=settings_hash(a, ath),
+        sports=frozenset(a.sports) if a.sports else None,
+        sex=ath.sex,
+        hr_rest_bpm=_opt_float(ath.hr_rest_bpm),
+        hr_max_bpm=_opt_float(ath.hr_max_bpm),
+        hr_rest_default_bpm=float(a.hr_rest_default_bpm),
+        hr_max_percentile=float(a.hr_max_percentile),
+        hr_max_window_days=int(a.hr_max_window_days),
+        hr_coverage_for_trimp=float(a.hr_coverage_for_trimp),
+        trimp_max_gap_s=float(a.trimp_max_gap_s),
+        baseline_runs=int(a.baseline_runs),
+        baseline_min_runs=int(a.baseline_min_runs),
+        estimate_min_hr_runs=int(a.estimate_min_hr_runs),
+        run_params=a.run_params(),
+        daily_params=a.daily_params(),
+        # Hashed from the untyped tables so stores keep their hashes across this refactor.
+        settings_hash=settings_hash(settings.section("analysis"), settings.athlete(athlete_name)),
     )
-
-
-def athlete_today(settings: Settings, athlete_name: str, now: datetime | None = None) -> date:
-    """The athlete's current local date (``timezone`` of [athlete] / [athletes.<name>])."""
-    tz = settings.athlete_zone(athlete_name)
-    return (now or datetime.now(tz)).astimezone(tz).date()

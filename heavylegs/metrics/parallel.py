@@ -17,11 +17,11 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from heavylegs.import_worker import pool_context
 from heavylegs.metrics.activity import DETAIL_COLS, ActivityInfo, analyse_activity
 from heavylegs.metrics.anchors import Anchors
 from heavylegs.metrics.config import AnalysisConfig
@@ -68,9 +68,7 @@ def analyse_all(engine: Engine, todo: list[Entry], cfg: AnalysisConfig, anchors:
             for entry, streams in batch:
                 entry.m = analyse_activity(entry.info, streams, cfg, anchors)
         return
-    # forkserver: safe in the service, which runs threads; it imports the analysis once.
-    ctx = get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])
+    ctx = pool_context(__name__)  # fork without threads; a forkserver in the service
     pending: deque[tuple[list[tuple[Entry, bytes | None]], Future[list[dict[str, Any]]]]] = deque()
 
     def collect() -> None:

@@ -23,13 +23,13 @@ from datetime import date, timedelta
 import numpy as np
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
-from heavylegs.metrics.activity import analyse_activity
 from heavylegs.metrics.anchors import Anchors, decode_hist, derive_hr_max, resolve_anchors
-from heavylegs.metrics.config import AnalysisConfig, analysis_config, athlete_today, streams_part
+from heavylegs.metrics.config import AnalysisConfig, analysis_config, streams_part
 from heavylegs.metrics.daily import build_daily, write_daily
 from heavylegs.metrics.derived import Entry, apply_baselines, apply_estimates, fit_model, model_to_json
+from heavylegs.metrics.parallel import analyse_all
 from heavylegs.metrics.read import StateInfo, state_info
-from heavylegs.metrics.store import load_entries, stored_hist, stored_hists, stream_batches, stream_hist, write_metrics
+from heavylegs.metrics.store import load_entries, stored_hist, stored_hists, stream_hist, write_metrics
 from heavylegs.metrics.tables import analysis_state
 from heavylegs.settings import Settings
 from heavylegs.store.tables import athletes
@@ -149,9 +149,7 @@ def _recompute(
     elif state.settings_hash != cfg.settings_hash:
         series_only, reason = True, "series settings"
     todo = [e for e in entries if full or e.info.id in stale]
-    for batch in stream_batches(engine, todo):
-        for entry, streams in batch:
-            entry.m = analyse_activity(entry.info, streams, cfg, anchors)
+    analyse_all(engine, todo, cfg, anchors)  # a process pool over chunks when the batch is big (parallel.py)
     written = {e.info.id for e in todo}
     derive_all = full or series_only or (state is not None and state.dirty and not todo)
     model_json = state.load_model_json if state is not None else None
@@ -219,7 +217,7 @@ def recompute_dirty(
     ``today_for(name)`` gives the athlete's local date (default: now in the
     athlete's configured time zone).
     """
-    today_of = today_for or (lambda name: athlete_today(settings, name))
+    today_of = today_for or settings.athlete_today
     with engine.connect() as conn:
         people = [(int(r.id), str(r.name)) for r in conn.execute(select(athletes.c.id, athletes.c.name).order_by(athletes.c.id))]
         states = {aid: state_info(conn, aid) for aid, _ in people}

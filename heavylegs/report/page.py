@@ -12,7 +12,7 @@ import importlib.metadata
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import Engine, select
 
 from heavylegs.metrics.activity import DETAIL_COLS, LIST_COLS, ActivityInfo
@@ -27,7 +27,7 @@ from heavylegs.store.db import read
 from heavylegs.store.tables import activities, athletes
 
 _TEMPLATES = Environment(loader=PackageLoader("heavylegs.report", "templates"), undefined=StrictUndefined,
-                         autoescape=select_autoescape(["html", "html.j2"], default=True), keep_trailing_newline=True)
+                         autoescape=True, keep_trailing_newline=True)
 RUN_HEADINGS = ("date", "km", "GAP /km", "fade", "vs usual", "decoupling", "cadence drop", "steady", "load")
 
 

@@ -73,7 +73,7 @@ class FailureLimiter:
             q = self._fails.get(client)
             while q and q[0] < now - FAILURE_WINDOW_S:
                 q.popleft()
-            return bool(q) and len(q) >= MAX_FAILURES
+            return q is not None and len(q) >= MAX_FAILURES
 
     def fail(self, client: str) -> None:
         with self._lock:
@@ -131,7 +131,7 @@ class AuthGateMiddleware:
                 return True, False
             return False, True
         cookie = request.cookies.get(COOKIE)
-        return bool(cookie) and self.auth.session_ok(cookie), False
+        return bool(cookie and self.auth.session_ok(cookie)), False
 
 
 def _safe_next(target: str) -> str:

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -144,7 +145,7 @@ class Scheduler:
                 self.source_jobs[job_id] = (source_id, kind, name)
                 seconds = self._interval(self.settings.cfg.service.source_interval_s("folder" if kind in FOLDER_KINDS else kind))
                 label = f"{job_id.split(':')[0]} {kind}={name}"
-                self._add(job_id, lambda j=job_id, s=source_id, lb=label: self._source(j, s, lb), IntervalTrigger(seconds=seconds))
+                self._add(job_id, partial(self._source, job_id, source_id, label), IntervalTrigger(seconds=seconds))
         if self.watcher is not None:
             self.watcher.update(folders)
 

@@ -76,7 +76,7 @@ class GarminSource:
             if existing is None:
                 source_id = int(conn.execute(insert(sources).values(
                     athlete_id=athlete_id, name=name, kind=KIND, config_json=json.dumps(config, sort_keys=True), enabled=True, status="ok",
-                    created_ts=_now_ts())).inserted_primary_key[0])
+                    created_ts=_now_ts())).inserted_primary_key[0])  # type: ignore[index]
             else:
                 source_id = int(existing.id)
                 conn.execute(update(sources).where(sources.c.id == source_id).values(

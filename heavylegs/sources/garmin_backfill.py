@@ -35,7 +35,8 @@ def _windows(since: date | None, until: date) -> list[tuple[date | None, date | 
     """Date windows oldest first; without ``since`` one undated listing of the whole history."""
     if since is None:
         return [(None, None)]
-    out, start = [], since
+    out: list[tuple[date | None, date | None]] = []
+    start = since
     while start <= until:
         end = min(until, start + timedelta(days=WINDOW_DAYS - 1))
         out.append((start, end))
@@ -143,7 +144,10 @@ def run(engine: Engine, settings: Settings, source: Any, options: BackfillOption
 def _tally(engine: Engine, source: Any, since: date | None, until: date, started: float, report: BackfillReport) -> None:
     where = _in_range(source, since, until)
     with engine.connect() as conn:
-        states = dict(conn.execute(select(garmin_activities.c.state, func.count()).where(where).group_by(garmin_activities.c.state)).all())
+        states: dict[str, int] = {
+            str(state): int(n)
+            for state, n in conn.execute(select(garmin_activities.c.state, func.count()).where(where).group_by(garmin_activities.c.state))
+        }
         fetched = conn.execute(select(func.count()).where(where, garmin_activities.c.state == "stored", garmin_activities.c.fetched_ts >= started)).scalar()
         earlier = conn.execute(select(func.count()).where(where, garmin_activities.c.state == "stored", garmin_activities.c.fetched_ts < started)).scalar()
         failed = conn.execute(select(garmin_activities.c.garmin_id, garmin_activities.c.error)

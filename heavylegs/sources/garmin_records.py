@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -34,8 +34,12 @@ from ingest.garmin import mapping
 from ingest.garmin.client import GarminClient, GarminError, KeyRejected, NotFound, Unauthorized
 
 KIND = "garmin"
-DONE = frozenset({"stored", "linked", "skipped", "unusable", "gone"})
-TODO = ("listed", "failed")
+# garmin_activities.state: listed (to download), failed (to retry), or one of the done states.
+State = Literal["listed", "failed", "stored", "linked", "skipped", "unusable", "gone"]
+DONE: frozenset[State] = frozenset({"stored", "linked", "skipped", "unusable", "gone"})
+TODO: tuple[State, ...] = ("listed", "failed")
+Planned = Literal["known", "skipped", "listed", "linked"]  # what plan() decided for one summary
+Fetched = Literal["new", "duplicate", "linked", "unusable"]  # what fetch() did with one download
 
 
 def garmin_ref(source: Any, garmin_id: int, fmt: str | None = "fit") -> SourceRef:
@@ -47,7 +51,7 @@ def get(conn: Connection, source: Any, garmin_id: int) -> Any:
                                                         garmin_activities.c.garmin_id == int(garmin_id))).first()
 
 
-def upsert(conn: Connection, source: Any, summary: dict[str, Any], state: str, **extra: Any) -> None:
+def upsert(conn: Connection, source: Any, summary: dict[str, Any], state: State, **extra: Any) -> None:
     gid = mapping.activity_id(summary)
     values = {"athlete_id": int(source.athlete_id), "start_ts": mapping.start_ts(summary), "type_key": mapping.type_key(summary)[:64],
               "state": state, "summary_json": json.dumps(summary, separators=(",", ":"), default=str)[:20000], **extra}
@@ -57,12 +61,12 @@ def upsert(conn: Connection, source: Any, summary: dict[str, Any], state: str, *
         conn.execute(insert(garmin_activities).values(source_id=int(source.id), garmin_id=gid, listed_ts=time.time(), **values))
 
 
-def mark(conn: Connection, source: Any, garmin_id: int, state: str, error: str | None = None) -> None:
+def mark(conn: Connection, source: Any, garmin_id: int, state: State, error: str | None = None) -> None:
     conn.execute(update(garmin_activities).where(garmin_activities.c.source_id == source.id, garmin_activities.c.garmin_id == int(garmin_id))
                  .values(state=state, error=None if error is None else error[:500]))
 
 
-def plan(conn: Connection, source: Any, summary: dict[str, Any], types: list[str], rules: MatchRules, record: bool = True) -> str:
+def plan(conn: Connection, source: Any, summary: dict[str, Any], types: list[str], rules: MatchRules, record: bool = True) -> Planned:
     """Record ``summary``; 'known', 'skipped', 'linked' (already present) or 'listed' (to download)."""
     gid = mapping.activity_id(summary)
     row = get(conn, source, gid)
@@ -88,7 +92,7 @@ ImportFn = Callable[[Path], Any]  # path -> ImportReport
 
 
 def fetch(engine: Engine, settings: Settings, source: Any, summary: dict[str, Any], download: Callable[[int], bytes], import_file: ImportFn,
-          rules: MatchRules) -> str:
+          rules: MatchRules) -> Fetched:
     """Download one listed activity and import it; 'new', 'duplicate', 'linked' or 'unusable'.
 
     The download happens outside any transaction. A file imported meanwhile
@@ -121,7 +125,7 @@ def fetch(engine: Engine, settings: Settings, source: Any, summary: dict[str, An
 
 
 def rules(settings: Settings) -> MatchRules:
-    return MatchRules.from_settings(settings.section("dedup"))
+    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
 
 
 def importer_for(engine: Engine, settings: Settings, source: Any) -> ImportFn:
@@ -145,6 +149,7 @@ def download_all(engine: Engine, settings: Settings, source: Any, client: Garmin
             break
         if on_progress is not None:
             on_progress(i, len(todo), (len(todo) - i) * interval)
+        outcome: Fetched | Literal["gone", "failed"]
         try:
             outcome = fetch(engine, settings, source, summary, lambda gid: spend(client.download, gid), import_file, match)
         except NotFound:

@@ -114,7 +114,8 @@ class Waiter:
             try:
                 return fn(*args, **kwargs)
             except self.rate_limited as exc:
-                resume_at = float(exc.resume_at)
+                limited: Any = exc  # every class in rate_limited carries resume_at (epoch seconds)
+                resume_at = float(limited.resume_at)
                 delay = resume_at - self.clock()
                 if not self.wait or (self.max_wait_s is not None and delay > self.max_wait_s):
                     raise Paused(resume_at) from exc

@@ -47,7 +47,7 @@ class Listed:
 
 
 def rules(settings: Settings) -> MatchRules:
-    return MatchRules.from_settings(settings.section("dedup"))
+    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
 
 
 def get(conn: Connection, source: Any, remote_id: str) -> Any:

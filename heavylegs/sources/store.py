@@ -37,7 +37,7 @@ def add_source(engine: Engine, name: str, kind: str, athlete: str, config: dict[
                 enabled=True, status="ok", cursor=cursor, created_ts=time.time(),
             )
         )
-        return int(row.inserted_primary_key[0])
+        return int(row.inserted_primary_key[0])  # type: ignore[index]  # a single-row insert always has one
 
 
 def set_config(engine: Engine, source_id: int, config: dict[str, Any]) -> None:

@@ -42,7 +42,7 @@ class StravaSource:
         state, url = begin(engine, settings, athlete, name)  # NotConfigured propagates: the CLI makes it a usage error
         server = CallbackServer(engine, settings, state)
         if not server.start():
-            echo(f"port {settings.get('strava.callback_port')} is in use: waiting for the heavylegs service to receive the callback")
+            echo(f"port {settings.cfg.strava.callback_port} is in use: waiting for the heavylegs service to receive the callback")
         if options.get("no_browser") or not webbrowser.open(url):
             echo("Open this URL in a browser to authorize heavylegs on Strava:")
             echo(url)

@@ -46,7 +46,9 @@ def get_or_create_athlete(conn: Connection, name: str) -> int:
     found = conn.execute(select(athletes.c.id).where(athletes.c.name == name)).scalar()
     if found is not None:
         return int(found)
-    return int(conn.execute(insert(athletes).values(name=name, created_ts=time.time())).inserted_primary_key[0])
+    key = conn.execute(insert(athletes).values(name=name, created_ts=time.time())).inserted_primary_key
+    assert key is not None  # an INSERT returns its key
+    return int(key[0])
 
 
 def find_athlete(conn: Connection, name: str) -> int | None:
@@ -128,7 +130,9 @@ def _insert(
     }
     if src.kind == "strava":
         values["strava_id"] = int(src.ref)
-    new_id = int(conn.execute(insert(activities).values(**values)).inserted_primary_key[0])
+    key = conn.execute(insert(activities).values(**values)).inserted_primary_key
+    assert key is not None  # an INSERT returns its key
+    new_id = int(key[0])
     add_source(conn, new_id, src)
     return new_id
 

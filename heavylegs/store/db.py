@@ -1,5 +1,5 @@
-"""Engine creation, read and write transactions, and schema migration for SQLite
-(default) and PostgreSQL.
+"""Engine creation, read and write transactions, and schema migration (Alembic,
+``store/migrations``) for SQLite (default) and PostgreSQL.
 
 On SQLite a writing transaction (``write(engine)``, ``engine.begin()``) takes the
 write lock up front (BEGIN IMMEDIATE), so two writers queue instead of
@@ -9,22 +9,27 @@ lock for a long recompute. ``/healthz``, the report and the CLI listings read.
 """
 from __future__ import annotations
 
-import time
+import logging
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
-from heavylegs.store import schema  # noqa: F401  (registers every table on the metadata)
-from heavylegs.store.meta import metadata
-from heavylegs.store.tables import schema_version
+from heavylegs.store.migrations import HEAD, VERSION_TABLE, Migration, SchemaError, number
+
+__all__ = ["CURRENT_VERSION", "Migration", "is_sqlite", "make_engine", "migrate", "migrating", "read", "upgrade", "write"]
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The schema revision this heavylegs brings every store to, as a number (what migrate() returns).
+CURRENT_VERSION = number(HEAD)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets a one-off import write while the service reads and writes;
     # the busy timeout makes writers queue instead of failing.
     cur = dbapi_conn.cursor()
@@ -85,47 +90,56 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _add_time_known(conn: Connection) -> None:
-    """activities.time_known (issue 14); guarded, so a store that has it already is left alone."""
-    have = {c["name"] for c in inspect(conn).get_columns("activities")}
-    if "time_known" not in have:
-        conn.execute(text("ALTER TABLE activities ADD COLUMN time_known BOOLEAN NOT NULL DEFAULT TRUE"))
-
-
-# Numbered upgrades for databases created by an older heavylegs. Version 1 is
-# the first schema; create_all adds new tables, these change existing ones.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_time_known}
-CURRENT_VERSION = 2
-
-
-def _version_if_current(engine: Engine) -> int | None:
-    """The schema version when every table exists and no migration is pending, else None.
-    Looked at with a read, so a CLI listing never queues behind a writer at start-up."""
+def _stored_revision(engine: Engine) -> str | None:
+    """The store's schema revision, looked at with a read: a CLI listing must not queue
+    behind a writer at start-up just to find that there is nothing to migrate."""
     with read(engine) as conn:
-        if not set(metadata.tables) <= set(inspect(conn).get_table_names()):
+        if not inspect(conn).has_table(VERSION_TABLE):
             return None
-        current = conn.execute(select(func.max(schema_version.c.version))).scalar()
-    return int(current) if current is not None and current >= CURRENT_VERSION else None
+        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Connection]:
+    """The transaction a migration runs in: it holds the store's write lock, so processes
+    starting together migrate once (the later ones wait, then find the store at ``HEAD``).
+
+    On SQLite, foreign keys are off meanwhile (switched before BEGIN: inside a transaction
+    the pragma does nothing): a revision in batch mode copies a table and drops the old one,
+    and with foreign keys on, that DROP would delete the rows that refer to it. Before the
+    commit ``foreign_key_check`` must find nothing new, or it all rolls back.
+    """
+    with engine.connect() as conn:
+        sqlite = is_sqlite(engine)
+        if sqlite:
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
+                before = set(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()) if sqlite else set()
+                yield conn
+                if sqlite and (broken := set(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()) - before):
+                    raise SchemaError(f"the migration left rows whose foreign key points nowhere: {sorted(broken)[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+def upgrade(engine: Engine) -> Migration:
+    """Bring the store to the newest schema (``heavylegs migrate``); reports what it did."""
+    # Alembic takes 0.1 s to import; only a store that needs work pays for it.
+    from heavylegs.store.migrations import runner  # noqa: PLC0415
+
+    with migrating(engine) as conn:
+        return runner.upgrade(conn)
 
 
 def migrate(engine: Engine) -> int:
-    """Create missing tables and apply pending migrations; returns the schema version."""
-    current = _version_if_current(engine)
-    if current is not None:
-        return current
-    with engine.begin() as conn:
-        if is_sqlite(engine):
-            pass
-        else:
-            # Serialise concurrent first starts on PostgreSQL.
-            conn.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
-        metadata.create_all(conn, checkfirst=True)
-        current = conn.execute(select(func.max(schema_version.c.version))).scalar()
-        if current is None:
-            conn.execute(insert(schema_version).values(version=CURRENT_VERSION, applied_ts=time.time()))
-            return CURRENT_VERSION
-        for version in sorted(v for v in MIGRATIONS if v > current):
-            MIGRATIONS[version](conn)
-            conn.execute(insert(schema_version).values(version=version, applied_ts=time.time()))
-            current = version
-        return int(current)
+    """Bring the store to the newest schema unless it is there already (every command's
+    start); returns the schema revision as a number (``CURRENT_VERSION``)."""
+    if _stored_revision(engine) != HEAD:
+        done = upgrade(engine)
+        if done.changed:
+            log.info("database schema: %s -> %s (applied %s)", done.before or "empty", done.after, ", ".join(done.applied) or "none")
+    return CURRENT_VERSION

@@ -6,6 +6,7 @@ the distances confirm it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ class MatchRules:
     distance_tolerance: float = 0.03
 
     @classmethod
-    def from_settings(cls, section: dict[str, Any]) -> "MatchRules":
+    def from_settings(cls, section: dict[str, Any]) -> MatchRules:
         return cls(**{k: float(section[k]) for k in asdict(cls()) if k in section})
 
 
@@ -34,7 +35,7 @@ def _rel_ok(a: float | None, b: float | None, tol: float, abs_tol: float) -> boo
     return abs(a - b) <= max(tol * max(a, b), abs_tol)
 
 
-def is_same_run(new: dict[str, Any], old: dict[str, Any], rules: MatchRules) -> bool:
+def is_same_run(new: Mapping[str, Any], old: Mapping[Any, Any], rules: MatchRules) -> bool:
     """Start within tolerance (or off by whole/half hours, the time-zone errors
     exports carry, when formats differ), with duration and distance agreeing."""
     shift = new["start_ts"] - old["start_ts"]

@@ -21,6 +21,9 @@ from heavylegs.store.meta import IdType, metadata
 
 Double = Float(precision=53)
 
+# How heavylegs 0.1.0 marked its schema, before Alembic (alembic_version, store/migrations).
+# Kept, not written any more: a store without alembic_version but with this table is a 0.1.0
+# store, and 0.1.0 itself still opens an upgraded store.
 schema_version = Table(
     "schema_version",
     metadata,
@@ -79,7 +82,7 @@ activities = Table(
     Column("streams_z", LargeBinary, nullable=True),
     Column("laps_json", Text, nullable=False, default="[]"),
     # False: the file gives no real date (device clock never set); left out of the analysis
-    # until the user sets the start (heavylegs set-start). Added by schema version 2.
+    # until the user sets the start (heavylegs set-start). Added by revision 0002.
     Column("time_known", Boolean, nullable=False, default=True, server_default=true()),
     Column("revision", Integer, nullable=False, default=1),
     Column("created_ts", Double, nullable=False),

@@ -17,8 +17,8 @@ class NotConfigured(Exception):
 
 
 def credentials(settings: Settings) -> tuple[str, str]:
-    client_id = str(settings.get("strava.client_id") or "").strip()
-    secret = settings.secret(settings.section("strava"), "client_secret")
+    client_id = str(settings.cfg.strava.client_id or "").strip()
+    secret = settings.secret(settings.cfg.strava, "client_secret")
     if not client_id or not secret:
         raise NotConfigured(
             "Strava is not configured: set strava.client_id and strava.client_secret (or client_secret_file) "
@@ -28,14 +28,14 @@ def credentials(settings: Settings) -> tuple[str, str]:
 
 
 def make_budget(settings: Settings, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> RateBudget:
-    return RateBudget(reserve=float(settings.get("strava.reserve_fraction", 0.10)), clock=clock, sleep=sleep)
+    return RateBudget(reserve=settings.cfg.strava.reserve_fraction, clock=clock, sleep=sleep)
 
 
 def bare_client(settings: Settings, budget: RateBudget | None = None) -> StravaClient:
     """A client without a user token: OAuth calls and push subscriptions."""
     return StravaClient(
-        str(settings.get("strava.api_url")), str(settings.get("strava.oauth_url")), budget or make_budget(settings),
-        timeout_s=float(settings.get("strava.request_timeout_s", 30)),
+        settings.cfg.strava.api_url, settings.cfg.strava.oauth_url, budget or make_budget(settings),
+        timeout_s=settings.cfg.strava.request_timeout_s,
     )
 
 

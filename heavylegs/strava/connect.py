@@ -38,7 +38,7 @@ class Outcome:
 
 
 def callback_uri(settings: Settings) -> str:
-    return redirect_uri(int(settings.get("strava.callback_port", 8721)))
+    return redirect_uri(settings.cfg.strava.callback_port)
 
 
 def begin(engine: Engine, settings: Settings, athlete: str, source_name: str = "strava") -> tuple[str, str]:
@@ -48,7 +48,7 @@ def begin(engine: Engine, settings: Settings, athlete: str, source_name: str = "
     with engine.begin() as conn:
         conn.execute(delete(strava_oauth_pending).where(strava_oauth_pending.c.created_ts < time.time() - PENDING_TTL_S))
         conn.execute(insert(strava_oauth_pending).values(state=state, athlete=athlete, source_name=source_name, created_ts=time.time()))
-    return state, authorize_url(str(settings.get("strava.oauth_url")), client_id, callback_uri(settings), state)
+    return state, authorize_url(settings.cfg.strava.oauth_url, client_id, callback_uri(settings), state)
 
 
 def _finish(engine: Engine, state: str, outcome: Outcome) -> Outcome:
@@ -83,7 +83,7 @@ def complete(engine: Engine, settings: Settings, params: dict[str, str], now: fl
     finally:
         client.close()
     athlete = tokens.get("athlete") or {}
-    lookback = 86_400 * int(settings.get("strava.initial_sync_days", 14))
+    lookback = 86_400 * settings.cfg.strava.initial_sync_days
     with engine.begin() as conn:
         athlete_id = get_or_create_athlete(conn, pending.athlete)
         row = conn.execute(select(sources).where(sources.c.name == pending.source_name)).first()

@@ -220,7 +220,7 @@ def process_events(client: StravaClient, engine: Engine, settings: Settings, sou
         done([e.id for e in revoked], "not confirmed: the token still works")
     skip = {e.id for e in revoked}
     lookup, owner = _Lookup(client), _owner(engine, source)
-    creates_left = int(settings.get("strava.webhook_creates_per_sync", DEFAULT_CREATES_PER_SYNC))
+    creates_left = settings.cfg.strava.webhook_creates_per_sync
     handled_creates: set[int] = set()
     for event in pending:
         if event.id in skip:

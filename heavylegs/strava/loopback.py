@@ -63,7 +63,7 @@ class CallbackServer:
                 owner.done.set()
 
         try:
-            self.server = HTTPServer(("127.0.0.1", int(self.settings.get("strava.callback_port", 8721))), Handler)
+            self.server = HTTPServer(("127.0.0.1", self.settings.cfg.strava.callback_port), Handler)
         except OSError:
             return False
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()

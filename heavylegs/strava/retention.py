@@ -15,7 +15,7 @@ from heavylegs.strava.tables import strava_activities
 
 def apply_retention(engine: Engine, settings: Settings, now: datetime) -> int:
     """Raw stream blobs dropped."""
-    days = float(settings.get("strava.raw_retention_days", 0) or 0)
+    days = float(settings.cfg.strava.raw_retention_days)
     if days <= 0:
         return 0
     cutoff = now.timestamp() - days * 86_400

@@ -41,7 +41,7 @@ def _warn_if_old_subscription(engine: Engine) -> None:
 
 
 def routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
-    max_pending = int(settings.get("strava.webhook_max_pending", webhooks.DEFAULT_MAX_PENDING))
+    max_pending = settings.cfg.strava.webhook_max_pending
     _warn_if_old_subscription(engine)
 
     async def check_secret(request: Request) -> None:

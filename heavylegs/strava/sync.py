@@ -20,11 +20,11 @@ from ingest.strava.client import StravaClient, StravaError, Unauthorized
 
 
 def sport_types(settings: Settings) -> list[str]:
-    return [str(s) for s in settings.get("strava.sport_types", ["Run", "TrailRun", "VirtualRun"])]
+    return [str(s) for s in settings.cfg.strava.sport_types]
 
 
 def rules(settings: Settings) -> MatchRules:
-    return MatchRules.from_settings(settings.section("dedup"))
+    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
 
 
 def sync(client: StravaClient, engine: Engine, settings: Settings, source: Any, now: datetime, stop: threading.Event | None = None) -> SyncResult:
@@ -35,7 +35,7 @@ def sync(client: StravaClient, engine: Engine, settings: Settings, source: Any, 
         if events.get("deauthorized"):
             return SyncResult(status="needs_reauth", error="the athlete revoked access on Strava", summary="deauthorized")
         result.new += events.get("new", 0)
-        cursor = int(source.cursor) if source.cursor else int(now.timestamp()) - 86_400 * int(settings.get("strava.initial_sync_days", 14))
+        cursor = int(source.cursor) if source.cursor else int(now.timestamp()) - 86_400 * settings.cfg.strava.initial_sync_days
         # One second of overlap: activities starting in the cursor's own second are
         # listed again and recognised as known, never missed.
         after, page = cursor - 1, 1

@@ -87,8 +87,8 @@ class TokenManager:
         if self._fresh(self._cached):
             assert self._cached is not None
             return self._cached.access_token
-        client_id = str(self.settings.get("strava.client_id") or "")
-        secret = self.settings.secret(self.settings.section("strava"), "client_secret")
+        client_id = str(self.settings.cfg.strava.client_id or "")
+        secret = self.settings.secret(self.settings.cfg.strava, "client_secret")
         with self.engine.begin() as conn:
             tokens = load_tokens(conn, self.settings, self.source_id, for_update=True)
             if tokens is None:

@@ -134,7 +134,7 @@ def _frame_size(frame: object) -> int:
         size = 6 + 3 * len(frame.field_defs)
         return size + (1 + 3 * len(frame.dev_field_defs) if frame.is_developer_data else 0)
     assert isinstance(frame, fitdecode.FitDataMessage)
-    return 1 + sum(fd.size for fd in frame.def_mesg.all_field_defs)
+    return 1 + sum(int(fd.size) for fd in frame.def_mesg.all_field_defs)
 
 
 def _crash_reason(exc: Exception) -> str:

@@ -105,5 +105,5 @@ def slice_streams(streams: Streams, mask: np.ndarray, shift_s: float) -> Streams
     """The samples selected by ``mask``, with time re-based by ``shift_s``."""
     present = streams.present()
     out = {name: values[mask] for name, values in present.items()}
-    out["time_s"] = out["time_s"] - shift_s
-    return Streams(**{name: (v if name == "time_s" else _present(v)) for name, v in out.items()})
+    time_s = out.pop("time_s") - shift_s
+    return Streams(time_s=time_s, **{name: _present(v) for name, v in out.items()})

@@ -126,7 +126,8 @@ class StravaClient:
 
     # ---- athlete data -----------------------------------------------------
     def athlete(self) -> dict[str, Any]:
-        return self._api("GET", "/athlete")
+        body: dict[str, Any] = self._api("GET", "/athlete")
+        return body
 
     def list_activities(self, after: int | None = None, before: int | None = None, page: int = 1, per_page: int = PER_PAGE) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"page": page, "per_page": per_page}
@@ -137,18 +138,21 @@ class StravaClient:
         return list(self._api("GET", "/athlete/activities", params=params))
 
     def activity(self, activity_id: int) -> dict[str, Any]:
-        return self._api("GET", f"/activities/{int(activity_id)}")
+        body: dict[str, Any] = self._api("GET", f"/activities/{int(activity_id)}")
+        return body
 
     def streams(self, activity_id: int) -> dict[str, Any]:
         # Full resolution: no ``resolution`` parameter.
-        return self._api("GET", f"/activities/{int(activity_id)}/streams", params={"keys": STREAM_KEYS, "key_by_type": "true"})
+        body: dict[str, Any] = self._api("GET", f"/activities/{int(activity_id)}/streams", params={"keys": STREAM_KEYS, "key_by_type": "true"})
+        return body
 
     # ---- OAuth (not part of the API rate limits) --------------------------
     def _token_call(self, data: dict[str, Any]) -> dict[str, Any]:
         resp = self._send("POST", f"{self.oauth_url}/token", counted=False, read=False, data=data)
         if resp.status_code in (400, 401):
             raise InvalidGrant(f"Strava refused the {data.get('grant_type')}: {_message(resp)}", resp.status_code)
-        return self._result(resp)
+        body: dict[str, Any] = self._result(resp)
+        return body
 
     def exchange_code(self, client_id: str, client_secret: str, code: str) -> dict[str, Any]:
         return self._token_call({"client_id": client_id, "client_secret": client_secret, "code": code, "grant_type": "authorization_code"})
@@ -170,7 +174,8 @@ class StravaClient:
 
     def create_subscription(self, client_id: str, client_secret: str, callback_url: str, verify_token: str) -> dict[str, Any]:
         data = {"client_id": client_id, "client_secret": client_secret, "callback_url": callback_url, "verify_token": verify_token}
-        return self._app("POST", "/push_subscriptions", data=data)
+        body: dict[str, Any] = self._app("POST", "/push_subscriptions", data=data)
+        return body
 
     def list_subscriptions(self, client_id: str, client_secret: str) -> list[dict[str, Any]]:
         return list(self._app("GET", "/push_subscriptions", params={"client_id": client_id, "client_secret": client_secret}) or [])

@@ -100,8 +100,9 @@ def to_activity(summary: dict[str, Any], streams: dict[str, Any] | None) -> Acti
 
 def _data(streams: dict[str, Any], key: str) -> list[Any] | None:
     entry = streams.get(key)
-    if isinstance(entry, dict) and isinstance(entry.get("data"), list):
-        return entry["data"]
+    data = entry.get("data") if isinstance(entry, dict) else None
+    if isinstance(data, list):
+        return data
     return None
 
 

@@ -15,7 +15,7 @@ from email.utils import formatdate, parseaddr
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from heavylegs.alerts.model import Alert, Severity, TransportError
 from heavylegs.alerts.transports.base import Transport, expect_conf, is_loopback
@@ -29,7 +29,7 @@ COLOURS: dict[Severity, str] = {"info": "#2c7fb8", "caution": "#e6a100", "warnin
 CHART_CID = "chart@heavylegs"
 
 _TEMPLATES = Environment(loader=PackageLoader("heavylegs.alerts", "templates"), undefined=StrictUndefined,
-                         autoescape=select_autoescape(["html", "html.j2"], default=True))
+                         autoescape=True)
 
 
 def chart_png(rows: list[dict[str, Any]]) -> bytes | None:

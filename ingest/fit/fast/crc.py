@@ -72,7 +72,8 @@ _SMALL = 1024  # below this the byte loop is faster than the numpy set-up
 
 def _apply(tables: tuple[np.ndarray, np.ndarray], crcs: np.ndarray) -> np.ndarray:
     low, high = tables
-    return low[crcs & 0xFF] ^ high[crcs >> 8]
+    out: np.ndarray = low[crcs & 0xFF] ^ high[crcs >> 8]
+    return out
 
 
 def _double(tables: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ class DevRegistry:
     """dev_data_index -> {field number -> base type}; reset for each chained file."""
 
     def __init__(self) -> None:
-        self.types: dict[Any, dict[int, fit_types.BaseType]] = {}
+        self.types: dict[Any, dict[Any, fit_types.BaseType]] = {}  # fitdecode allows None for both
 
     def base_type(self, dev_index: int, num: int) -> fit_types.BaseType:
         # fitdecode registers dummies (byte-typed) for unknown indexes and fields.

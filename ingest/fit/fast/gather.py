@@ -54,30 +54,32 @@ class Messages:
     def rows(self) -> np.ndarray:
         """The (n, size) byte matrix, gathered only when a field is read: the
         messages nobody asks for (hrv, gps_metadata...) never pay for it."""
-        return self._buf[self.offsets[:, None] + np.arange(self.definition.size, dtype=np.intp)]
+        rows: np.ndarray = self._buf[self.offsets[:, None] + np.arange(self.definition.size, dtype=np.intp)]
+        return rows
 
     def column(self, field: FieldLayout) -> np.ndarray:
         """Raw values as declared: shape (n,) for scalars, (n, k) for arrays and bytes."""
-        block = np.ascontiguousarray(self.rows[:, field.offset : field.offset + field.size])
+        block: np.ndarray = np.ascontiguousarray(self.rows[:, field.offset : field.offset + field.size])
         ident = field.base.identifier
         if ident in (BYTE_ID, STRING_ID) or ident not in _NUMPY:
             return block
         kind, _ = _NUMPY[ident]
         dtype = np.dtype((">" if self.definition.big_endian else "<") + kind)
-        values = block.view(dtype)
-        return values[:, 0] if values.shape[1] == 1 else values
+        values: np.ndarray = block.view(dtype)
+        out: np.ndarray = values[:, 0] if values.shape[1] == 1 else values
+        return out
 
     def header_offsets(self) -> np.ndarray:
         """The 5-bit time offsets of compressed-timestamp headers (garbage elsewhere)."""
-        return (self.headers & 0x1F).astype(np.int64)
+        offsets: np.ndarray = (self.headers & 0x1F).astype(np.int64)
+        return offsets
 
 
 def invalid_mask(field: FieldLayout, values: np.ndarray) -> np.ndarray:
     """True where fitdecode parses the (scalar) value as None."""
     kind, invalid = _NUMPY[field.base.identifier]
-    if kind[0] == "f":
-        return np.isnan(values)
-    return values == np.array(invalid).astype(values.dtype)
+    mask: np.ndarray = np.isnan(values) if kind[0] == "f" else values == np.array(invalid).astype(values.dtype)
+    return mask
 
 
 def is_scalar_number(field: FieldLayout) -> bool:
@@ -89,7 +91,8 @@ def bytes_le(block: np.ndarray) -> np.ndarray:
     if block.shape[1] > 7:
         raise FastPathUnsupported("byte field too wide for a component")
     weights = (np.int64(1) << (8 * np.arange(block.shape[1], dtype=np.int64)))
-    return (block.astype(np.int64) * weights).sum(axis=1)
+    ints: np.ndarray = (block.astype(np.int64) * weights).sum(axis=1)
+    return ints
 
 
 def python_values(m: Messages, fl: FieldLayout, scale: float | None = None) -> list[Any]:

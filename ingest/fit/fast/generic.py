@@ -16,7 +16,8 @@ import datetime
 from typing import Any
 
 import numpy as np
-from fitdecode import profile, types as fit_types
+from fitdecode import profile
+from fitdecode import types as fit_types
 from fitdecode.processors import DefaultDataProcessor
 
 from ingest.fit.fast.errors import FastPathUnsupported
@@ -147,6 +148,7 @@ def decode_group(m: Messages, compressed_ts: np.ndarray | None) -> list[tuple[in
     rows = list(zip(*columns)) if columns else [()] * m.n
     stamps: list[Any] = [None] * m.n
     if stamped:
+        assert compressed_ts is not None
         stamps = [int(t) if c else None for t, c in zip(compressed_ts[m.seq].tolist(), m.compressed.tolist())]
     out: list[tuple[int, str, dict[str, Any]]] = []
     try:

@@ -52,8 +52,12 @@ class _Part:
         self.nan = np.full(n, np.nan)
 
     def put_own(self, name: str, values: np.ndarray | None, present: np.ndarray) -> None:
-        decided = self.decided.setdefault(name, np.zeros(self.m.n, dtype=bool))
-        own = self.own.setdefault(name, self.nan.copy())
+        decided = self.decided.get(name)
+        if decided is None:  # the field's first occurrence: nothing earlier to keep
+            self.decided[name] = present.copy()
+            self.own[name] = self.nan.copy() if values is None else np.where(present, values, np.nan)
+            return
+        own = self.own[name]
         if values is not None:
             take = present & ~decided
             own[take] = values[take]
@@ -179,8 +183,8 @@ def record_columns(messages: list[Messages], resets: np.ndarray, compressed_ts: 
     if not parts:
         return {}
     _accumulate_distance(parts, resets)
-    seq = np.concatenate([p.m.seq for p in parts])
-    order = np.argsort(seq, kind="stable")
+    # One layout (the common case): its messages are already in file order.
+    order = None if len(parts) == 1 else np.argsort(np.concatenate([p.m.seq for p in parts]), kind="stable")
     out: dict[str, np.ndarray] = {}
     for name in RECORD_FIELDS:
         chunks = []
@@ -190,7 +194,7 @@ def record_columns(messages: list[Messages], resets: np.ndarray, compressed_ts: 
                 chunks.append(exp if exp is not None else p.nan)
             else:
                 chunks.append(own if exp is None else np.where(np.isnan(own), exp, own))
-        column = np.concatenate(chunks)[order]
+        column = chunks[0] if order is None else np.concatenate(chunks)[order]
         if not np.isnan(column).all():
             out[name] = column
     return out

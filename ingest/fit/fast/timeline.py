@@ -87,7 +87,7 @@ class Timeline:
         segment = np.cumsum(starts) - 1
         values = np.where(self.has_ts, self.ts, 0)[np.flatnonzero(starts)]
         after = values[segment]  # state after each message
-        before = np.empty_like(after)
+        before: np.ndarray = np.empty_like(after)
         before[0] = 0
         before[1:] = after[:-1]
         before[self.reset] = 0
