@@ -82,7 +82,7 @@ def rolling_baselines(
     for i in range(k):
         pool = seen
         if dur is not None and np.isfinite(dur[i]) and dur[i] > 0 and duration_ratio > 0:
-            comp = [j for j in seen if np.isfinite(dur[j]) and dur[i] / duration_ratio <= dur[j] <= dur[i] * duration_ratio]
+            comp = _last_comparable(seen, dur, dur[i], duration_ratio, n if n >= min_runs > 0 else 0)
             if len(comp) >= min_runs:
                 pool = comp
         recent = pool[-n:] if n > 0 else pool
@@ -97,3 +97,22 @@ def rolling_baselines(
         if np.isfinite(v[i]):
             seen.append(i)
     return med, mad, out
+
+
+def _last_comparable(seen: list[int], dur: np.ndarray, d: float, ratio: float, want: int) -> list[int]:
+    """The earlier runs whose duration is within ``ratio`` of ``d``, oldest first.
+
+    With ``want`` > 0 only the last ``want`` of them, found scanning backwards, which
+    keeps a ten-year history linear: the caller takes the last ``n`` anyway.
+    """
+    lo, hi = d / ratio, d * ratio
+    if want <= 0:
+        return [j for j in seen if lo <= dur[j] <= hi]
+    found: list[int] = []
+    for j in reversed(seen):
+        if lo <= dur[j] <= hi:
+            found.append(j)
+            if len(found) == want:
+                break
+    found.reverse()
+    return found

@@ -3,8 +3,7 @@
 Kept apart from ``heavylegs.importer`` so that a pool worker imports only the
 decoders, numpy and zlib, not SQLAlchemy, the settings model or the store:
 the forkserver preloads this module once and every worker forks from it warm.
-``pool_context`` chooses how pool workers start, for the importer and the
-re-analysis alike.
+``pool_context`` chooses how the re-analysis pool's workers start.
 """
 from __future__ import annotations
 
@@ -47,10 +46,11 @@ def ready() -> bool:
 
 
 def pool_context(preload: str) -> BaseContext:
-    """How to start pool workers. A process with one thread (``heavylegs import``,
-    ``rebuild``) forks: the workers start in milliseconds with everything already
-    imported. A process with threads (the service: scheduler, web server) must not fork,
-    so its workers come from a forkserver that imports ``preload`` once."""
+    """How to start pool workers that need most of what this process has imported (the
+    re-analysis: settings, store, analysis). A process with one thread (``heavylegs
+    import``, ``rebuild``) forks: the workers start in milliseconds, sharing its pages.
+    A process with threads (the service: scheduler, web server) must not fork, so its
+    workers come from a forkserver that imports ``preload`` once."""
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     ctx = multiprocessing.get_context("forkserver")

@@ -13,12 +13,13 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
 from heavylegs.import_report import FileOutcome, ImportReport
-from heavylegs.import_worker import Decoded, decode_job, pool_context, ready
+from heavylegs.import_worker import Decoded, decode_job, ready
 from heavylegs.importer_window import WINDOW_BYTES, Window, in_process
 from heavylegs.settings import Settings
 from heavylegs.store.activities import SourceRef, add_source, apply_hints, get_or_create_athlete, store_activity
@@ -70,8 +71,12 @@ class Importer:
         self.batch_size: int | None = None  # files in this batch, when listed up front
 
     def _start_pool(self) -> ProcessPoolExecutor:
-        # fork when this process has no threads, else a forkserver (see pool_context).
-        pool = ProcessPoolExecutor(self.workers, mp_context=pool_context("heavylegs.import_worker"))
+        # Only big batches get here, so the workers' start is amortised: they come from a
+        # forkserver that imports just the decoders (not a fork of this process), which
+        # keeps each worker's memory small and is safe in the threaded service.
+        ctx = get_context("forkserver")
+        ctx.set_forkserver_preload(["heavylegs.import_worker"])
+        pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         pool.submit(ready)  # the workers start now, while this process decodes the first files
         return pool
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.baseline import rolling_baselines
+from analysis.baseline import MAD_TO_SD, rolling_baselines
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import list_alerts
 from heavylegs.metrics.read import run_rows
@@ -131,3 +131,36 @@ def test_decoupling_rule_against_the_runners_own_drift(tmp_path: Path) -> None:
     assert list(decoupling(spring + [_row(8, 7.2, fade=9.0)], cfg)) == []
     # Without 5 earlier runs the fixed 5 % applies.
     assert [f.activity_id for f in decoupling([_row(0, 3.0), _row(1, 5.5)], cfg)] == [1]
+
+
+def _brute_force_baselines(v: np.ndarray, dur: np.ndarray, n: int, min_runs: int, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """The docstring's definition read literally: every earlier comparable run, then the last n."""
+    med, out = np.full(v.size, np.nan), np.zeros(v.size, dtype=bool)
+    seen: list[int] = []
+    for i in range(v.size):
+        comp = [j for j in seen if dur[i] / ratio <= dur[j] <= dur[i] * ratio]
+        pool = comp if len(comp) >= min_runs else seen
+        recent = pool[-n:]
+        clean = [j for j in recent if not out[j]]
+        use = clean if len(clean) >= min_runs else recent
+        if len(use) >= min_runs:
+            x = v[use]
+            med[i] = np.median(x)
+            mad = np.median(np.abs(x - med[i]))
+            out[i] = bool(v[i] > med[i] + max(3.0, 3.0 * MAD_TO_SD * mad))
+        if np.isfinite(v[i]):
+            seen.append(i)
+    return med, out
+
+
+def test_rolling_baselines_backward_scan_matches_the_definition() -> None:
+    rng = np.random.default_rng(7)
+    v = rng.normal(3.0, 2.0, 400)
+    v[rng.random(400) < 0.1] = np.nan
+    v[rng.random(400) < 0.05] += 12.0  # outliers that must stay out of later pools
+    dur = rng.choice([1800.0, 2700.0, 3600.0, 7200.0, 9000.0], 400) * rng.uniform(0.9, 1.1, 400)
+    med, _, out = rolling_baselines(v, dur, n=10, min_runs=3)
+    ref_med, ref_out = _brute_force_baselines(v, dur, 10, 3, 1.5)
+    np.testing.assert_allclose(med, ref_med, equal_nan=True)
+    assert (out == ref_out).all()
+    assert np.isfinite(med).sum() > 300

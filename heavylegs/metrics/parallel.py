@@ -3,9 +3,10 @@
 A change to anything read from the streams (run thresholds, GAP, TRIMP
 constants, HRmax/HRrest) re-analyses every run: stream decompression, split
 speeds, grade smoothing and medians, a few milliseconds per run on one core.
-A big batch goes to a process pool in chunks: this process reads the rows
-(each chunk in its own short transaction, as ``stream_batches`` does) and the
-workers decompress the streams and analyse them. A small batch (one new run)
+A big batch is split in chunks: this process reads the rows (each chunk in its
+own short transaction, as ``stream_batches`` does), hands most chunks to a pool
+of one process fewer than cores, which decompress the streams and analyse
+them, and analyses its share of the chunks itself. A small batch (one new run)
 stays in this process, where starting a pool would cost more than it saves.
 The results are the same either way: ``analyse_activity`` is a pure function
 of the activity's row, its streams, the settings and the anchors.
@@ -80,13 +81,23 @@ def analyse_all(engine: Engine, todo: list[Entry], cfg: AnalysisConfig, anchors:
         for (entry, _), row in zip(chunk, rows):
             entry.m = row
 
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        for chunk in _blob_batches(engine, todo):
-            try:
-                job = pool.submit(analyse_chunk, [(e.info, blob) for e, blob in chunk], cfg, anchors)
-            except BrokenProcessPool:
-                job = Future()
-                job.set_result(analyse_chunk([(e.info, blob) for e, blob in chunk], cfg, anchors))
+    def here(items: list[tuple[ActivityInfo, bytes | None]]) -> Future[list[dict[str, Any]]]:
+        done: Future[list[dict[str, Any]]] = Future()
+        done.set_result(analyse_chunk(items, cfg, anchors))
+        return done
+
+    # One process fewer than cores: this process analyses every ``workers``-th chunk itself
+    # instead of waiting, so the same cores are busy with one process less in memory.
+    with ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
+        for i, chunk in enumerate(_blob_batches(engine, todo)):
+            items = [(e.info, blob) for e, blob in chunk]
+            if i % workers == workers - 1:
+                job = here(items)
+            else:
+                try:
+                    job = pool.submit(analyse_chunk, items, cfg, anchors)
+                except BrokenProcessPool:
+                    job = here(items)
             pending.append((chunk, job))
             while len(pending) > 2 * workers:  # bounded: a few chunks of blobs in flight
                 collect()
