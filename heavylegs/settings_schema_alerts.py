@@ -37,6 +37,7 @@ class LoadSpikeRule(RuleSection):
     peak_margin: float = Field(1.05, description="Open only when the last 7 days exceed the heaviest 7 days of the 8 weeks before times this (weekly ratio).")
     escalate_above_peak: float = Field(1.2, description="A load_spike goes beyond caution only when the last 7 days exceed the 8-week peak times this.")
     peak_bypass: float = Field(1.4, description="From this ratio on, exceeding the 8-week peak itself (x 1.0) is enough to open a load_spike episode.")
+    renewed_rise_days: int = Field(3, ge=0, description="A caution load_spike episode whose ratio fell back under caution for this many days in a row and then rises past its heaviest 7 days again (x peak_margin) becomes a warning; 0 = off (weekly ratio).")
 
 
 class LateFadeRule(RuleSection):

@@ -1,10 +1,12 @@
-"""Shared fixtures: real SQLite and a real PostgreSQL, the corpus, a CLI runner."""
+"""Shared fixtures, used by name: real SQLite and a real PostgreSQL.
+
+Plain helpers (paths of the test data, the CLI runner) are in ``tests/helpers.py``;
+nothing imports this module.
+"""
 from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +16,6 @@ from sqlalchemy import Engine
 from heavylegs.settings import Settings, load_settings
 from heavylegs.store.db import make_engine, migrate
 from tests import pgserver
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-CORPUS = ROOT.parent / "shared" / "corpus"
-
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent (only in the project workspace)")
 
 _db_counter = itertools.count()
 
@@ -69,17 +65,3 @@ def lite(tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
     migrate(eng)
     yield eng, settings
     eng.dispose()
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``heavylegs`` CLI as a real subprocess."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HEAVYLEGS_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "heavylegs", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        input=input,
-        timeout=timeout,
-    )

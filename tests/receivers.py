@@ -31,6 +31,8 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.helpers import poll
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -46,12 +48,10 @@ def verify_signature(secret: str, headers: dict[str, str], body: bytes) -> bool:
 
 
 def _wait(pred: Callable[[], bool], timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
+    try:
+        return bool(poll(pred, timeout, interval=0.02))
+    except AssertionError:
+        return pred()
 
 
 @dataclass

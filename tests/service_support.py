@@ -10,13 +10,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import OperationalError
+
+from tests.helpers import poll
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,16 +84,6 @@ def write_runs(folder: Path, n: int, first: datetime, prefix: str = "run", point
         paths.append(path)
     return paths
 
-
-def poll(fn: Callable[[], Any], timeout: float, interval: float = 0.1, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def count_rows(db_url: str, table: Any, *where: Any) -> int:

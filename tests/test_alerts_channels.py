@@ -13,8 +13,7 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.alerts.transports.registry import build_channels
 from heavylegs.settings import ConfigError, Settings, load_settings
-from tests.receivers import WebhookReceiver
-from tests.test_alerts_support import (
+from tests.alerts_support import (
     NOW,
     TODAY,
     add_athlete,
@@ -23,6 +22,7 @@ from tests.test_alerts_support import (
     only_rule,
     with_channels,
 )
+from tests.receivers import WebhookReceiver
 
 
 def test_default_file_channel_writes_json_lines_and_console(lite: tuple[Engine, Settings], capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,16 +1,14 @@
-"""``heavylegs alerts ...`` as a real subprocess against SQLite and a loopback webhook."""
+"""``heavylegs alerts ...`` through the real command (click's CliRunner) against SQLite and a loopback webhook."""
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-
 from heavylegs.store.db import make_engine, migrate
-from tests.conftest import run_cli
+from tests.alerts_support import add_athlete, add_days
+from tests.helpers import run_cli
 from tests.receivers import WebhookReceiver
-from tests.test_alerts_support import add_athlete, add_days
 
 SECRET = "cli-secret"
 
@@ -31,8 +29,6 @@ def _setup(tmp_path: Path, hook_url: str) -> list[str]:
 
 
 ENV = {"HOOK_SECRET": SECRET}
-pytestmark = pytest.mark.slow
-
 
 def test_check_deliver_list_and_channels(tmp_path: Path) -> None:
     with WebhookReceiver(secret=SECRET) as hook:

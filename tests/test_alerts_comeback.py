@@ -10,8 +10,8 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.episodes import when
 from heavylegs.alerts.query import list_alerts
 from heavylegs.settings import Settings
+from tests.alerts_support import NOW, add_athlete, add_days, only_rule
 from tests.test_alerts_rules import _alerts, _check_daily
-from tests.test_alerts_support import NOW, add_athlete, add_days, only_rule
 
 WEEK = [0.0, 60.0, 60.0, 60.0, 0.0, 60.0, 120.0]  # Monday .. Sunday: 360 a week
 
@@ -62,7 +62,7 @@ def test_words_and_advice() -> None:
 
 def test_checking_daily_or_once_gives_the_same_alerts() -> None:
     from heavylegs.alerts.rules import comeback, load_spike
-    from tests.test_alerts_support import daily_rows
+    from tests.alerts_support import daily_rows
 
     # A ramp, then a break and a reckless return: every finding depends only on the days up to its own.
     loads = [50.0] * 49 + [70.0] * 7 + [85.0] * 7 + [100.0] * 7 + [50.0] * 14 + [0.0] * 30 + [60.0, 0.0, 70.0] * 10

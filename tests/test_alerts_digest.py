@@ -14,9 +14,9 @@ from heavylegs.alerts.query import list_alerts
 from heavylegs.service import jobs
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.settings import ConfigError, Settings
-from tests.conftest import run_cli
+from tests.alerts_support import NOW, TODAY, add_athlete, add_days, add_run, only_rule, with_channels
+from tests.helpers import run_cli
 from tests.receivers import SmtpReceiver, WebhookReceiver
-from tests.test_alerts_support import NOW, TODAY, add_athlete, add_days, add_run, only_rule, with_channels
 
 SECRET = "digest-secret"
 LJ = {"athlete.timezone": "Europe/Ljubljana"}  # UTC+2 in June: NOW (12:00 UTC) is 14:00 there
@@ -107,7 +107,6 @@ def test_digest_job_and_schedule_through_the_service(engine: Engine, settings: S
         Scheduler(engine, s.with_overrides({"alerts.quiet_hours": "late"}))._add_digest()
 
 
-@pytest.mark.slow
 def test_digest_command_sends_once(tmp_path: Path) -> None:
     from heavylegs.store.db import make_engine, migrate
 

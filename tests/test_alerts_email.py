@@ -12,14 +12,14 @@ from heavylegs.alerts.delivery import deliver_due
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.settings import Settings
-from tests.receivers import SmtpReceiver, free_port
-from tests.test_alerts_support import (
+from tests.alerts_support import (
     NOW,
     add_athlete,
     add_days,
     only_rule,
     with_channels,
 )
+from tests.receivers import SmtpReceiver, free_port
 
 
 @pytest.fixture(scope="module")

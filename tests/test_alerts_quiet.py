@@ -14,8 +14,8 @@ from heavylegs.alerts.quiet import parse_quiet
 from heavylegs.alerts.rules import load_spike
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries
 from heavylegs.settings import ConfigError, Settings
+from tests.alerts_support import NOW, add_athlete, add_days, daily_rows, only_rule, with_channels
 from tests.receivers import WebhookReceiver
-from tests.test_alerts_support import NOW, add_athlete, add_days, daily_rows, only_rule, with_channels
 
 NY = ZoneInfo("America/New_York")  # UTC-4 in June: NOW (12:00 UTC) is 08:00 there
 SPIKE_CFG = {"caution": 1.3, "warning": 1.5, "urgent": 2.0, "min_history_days": 28}

@@ -13,7 +13,7 @@ from heavylegs.alerts.query import list_alerts
 from heavylegs.alerts.tables import alerts
 from heavylegs.metrics.tables import daily_metrics
 from heavylegs.settings import Settings
-from tests.test_alerts_support import (
+from tests.alerts_support import (
     NOW,
     TODAY,
     add_activity,
@@ -248,3 +248,34 @@ def test_load_spike_reminder_inside_a_hysteresis_episode() -> None:
     assert [f.episode_key for f in found] == [start, f"{start}#warning", f"{start}#r1"]
     assert found[2].date == rows[64]["date"] and found[2].severity == "warning"
     assert all(f.last_date == rows[72]["date"] for f in found)
+
+
+def test_a_blip_before_a_ramp_escalates_on_the_second_rise() -> None:
+    from heavylegs.alerts.rules import load_spike
+
+    # 7 weeks at 50 a day, a one-off week at 66 (the blip), then straight into a ramp at 68, 90, 110 a day.
+    blip = [50.0] * 49 + [66.0] * 7
+    loads = blip + [68.0] * 7 + [90.0] * 7 + [110.0] * 7 + [50.0] * 14
+    rows = daily_rows(loads, date(2024, 1, 1))
+    cfg = {"caution": 1.3, "warning": 1.5, "urgent": 2.0}
+    idx = lambda fs: [((f.date - rows[0]["date"]).days, f.severity, f.episode_key) for f in fs]  # noqa: E731
+    start = rows[55]["date"].isoformat()
+    # By hand: day 55 = 462 / 350 = 1.32 opens the blip's caution (462 > 1.05 x the 8-week peak 350). Days 58-62
+    # are back under 1.3 (day 58: 468 / 362 = 1.29) but never under 1.1, so the episode stays open; its top
+    # before the dip is day 60's 472 (the third day under caution). Day 63 (the ramp's 8th day): 498 / 382.5 =
+    # 1.30, 498 > 1.05 x 464 (the 8-week peak) and > 1.05 x 472: the load rises a second time, so the open
+    # episode escalates to a warning that day, although 498 < 1.2 x 464 (a plain warning needs both).
+    found = list(load_spike(rows, cfg, 0))
+    assert idx(found) == [(55, "caution", start), (63, "warning", f"{start}#warning")]
+    assert found[1].metrics["top_7d_before_dip"] == 472 and found[1].metrics["ratio"] == 1.3
+    assert "risen past the heaviest 7 days earlier in this episode (472)" in found[1].message
+    assert "top_7d_before_dip" not in found[0].metrics and "not a chance of injury" in found[1].message
+    # Without it the ramp shows only when the ratio itself reaches 1.5 (day 68: 608 / 405 = 1.50).
+    off = idx(load_spike(rows, {**cfg, "renewed_rise_days": 0}, 0))
+    assert off == [(55, "caution", start), (68, "warning", f"{start}#warning")]
+    # A blip that falls back and stays there raises its caution and nothing else.
+    flat = daily_rows(blip + [50.0] * 35, date(2024, 1, 1))
+    assert idx(load_spike(flat, cfg, 0)) == [(55, "caution", start)]
+    # A plain ramp is still one episode, caution then warning, never the same level twice.
+    ramp = daily_rows([50.0] * 49 + [70.0] * 7 + [85.0] * 7 + [100.0] * 7 + [50.0] * 14, date(2024, 1, 1))
+    assert [f.severity for f in load_spike(ramp, cfg, 0)] == ["caution", "warning"]

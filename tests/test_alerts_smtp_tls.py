@@ -22,11 +22,11 @@ from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.alerts.transports.email import EmailTransport
 from heavylegs.settings import Settings
 from heavylegs.settings_schema_alerts import EmailChannelConf
-from tests.receivers import SmtpReceiver
-from tests.test_alerts_email import _queue, _settings
-from tests.test_alerts_support import (
+from tests.alerts_support import (
     NOW,
 )
+from tests.receivers import SmtpReceiver
+from tests.test_alerts_email import _queue, _settings
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,7 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries
 from heavylegs.settings import Settings
-from tests.receivers import WebhookReceiver
-from tests.test_alerts_support import (
+from tests.alerts_support import (
     NOW,
     TODAY,
     add_athlete,
@@ -26,6 +25,7 @@ from tests.test_alerts_support import (
     only_rule,
     with_channels,
 )
+from tests.receivers import WebhookReceiver
 
 SECRET = "hook-secret-123"
 

@@ -1,4 +1,4 @@
-"""The engine on a real watch recording (python-fitparse test file, MIT)."""
+"""The engine on a real watch recording (python-fitparse test file, MIT, copied into tests/fixtures)."""
 from __future__ import annotations
 
 import fitdecode
@@ -7,11 +7,11 @@ import pytest
 
 from analysis.runs import run_metrics
 from analysis.trimp import banister_trimp, hr_coverage
-from tests.conftest import CORPUS, needs_corpus
+from tests.helpers import FIXTURES
 
 FIELDS = ("timestamp", "distance", "enhanced_speed", "enhanced_altitude", "heart_rate")
 
-FENIX2_RUN = CORPUS / "python-fitparse" / "tests" / "files" / "activity-small-fenix2-run.fit"
+FENIX2_RUN = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"
 
 
 def _records(path: object) -> dict[str, np.ndarray]:
@@ -26,7 +26,6 @@ def _records(path: object) -> dict[str, np.ndarray]:
     return {"time_s": t, "distance_m": cols[:, 0], "speed_mps": cols[:, 1], "altitude_m": cols[:, 2], "hr_bpm": cols[:, 3]}
 
 
-@needs_corpus
 def test_fenix2_run_is_plausible() -> None:
     r = _records(FENIX2_RUN)
     t, d = r["time_s"], r["distance_m"]

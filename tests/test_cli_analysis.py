@@ -1,4 +1,4 @@
-"""``heavylegs load``, ``runs`` and ``report`` as real subprocesses on a temporary SQLite database."""
+"""``heavylegs load``, ``runs`` and ``report`` through the real command (click's CliRunner) on a temporary SQLite database."""
 from __future__ import annotations
 
 import csv
@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 
 from heavylegs.store.db import make_engine, migrate
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.metrics_synth import banister_per_minute, run, store
 
 DAILY = ["date", "load", "acute", "chronic", "acwr", "acwr_uncoupled", "acwr_ewma", "ctl", "atl", "tsb", "monotony", "strain", "run_streak"]
 RUNS = ["id", "local_date", "distance_m", "moving_s", "gap_speed_mps", "fade_pct", "decoupling_pct", "cadence_drop_pct", "steady", "load", "load_method", "fade_vs_baseline"]
-
-pytestmark = pytest.mark.slow
 
 
 class Env:

@@ -10,7 +10,7 @@ import pytest
 from ingest.errors import DecodeError, IngestError, NotAnActivity
 from ingest.fit import decode_fit
 from ingest.model import Activity
-from tests.conftest import CORPUS, needs_corpus
+from tests.helpers import CORPUS, needs_corpus
 
 pytestmark = needs_corpus
 

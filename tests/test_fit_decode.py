@@ -13,7 +13,7 @@ from ingest.errors import DecodeError
 from ingest.fit import read_messages
 from ingest.fit.hr_events import HrEventClock, unpack_12bit
 from ingest.fit.messages import HR_FIELDS, RECORD_FIELDS
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 FP = FIXTURES / "python-fitparse"
 FIT_EPOCH = 631065600

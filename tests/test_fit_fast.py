@@ -27,7 +27,7 @@ from ingest.errors import DecodeError
 from ingest.fit import fast, reference
 from ingest.fit.fast.crc import crc16, crc16_py
 from ingest.fit.messages import FitMessages
-from tests.conftest import CORPUS, FIXTURES, needs_corpus
+from tests.helpers import CORPUS, FIXTURES, needs_corpus
 
 pytestmark = pytest.mark.timeout(240)
 

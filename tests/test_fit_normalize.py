@@ -14,7 +14,7 @@ from ingest.fit.messages import FitMessages
 from ingest.fit.normalize import to_activities
 from ingest.fit.sports import map_sport
 from ingest.fit.streams import merge_by_timestamp
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 FP = FIXTURES / "python-fitparse"
 SW = FIXTURES / "sweatpy"

@@ -15,7 +15,7 @@ import pytest
 from ingest.errors import IngestError
 from ingest.fit import NORMALIZED, read_messages
 from ingest.fit.normalize import to_activities
-from tests.conftest import CORPUS, FIXTURES
+from tests.helpers import CORPUS, FIXTURES
 
 FILES = sorted(FIXTURES.glob("**/*.fit")) + (sorted(p for p in CORPUS.glob("**/*") if p.suffix.lower() == ".fit") if CORPUS.is_dir() else [])
 

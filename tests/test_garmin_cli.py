@@ -23,8 +23,8 @@ from benchmarks.synth_fit import synthetic_run
 from heavylegs.cli import main
 from heavylegs.sources.tables import garmin_activities, source_credentials
 from heavylegs.store.tables import activities, activity_sources, sources
-from tests.conftest import FIXTURES
 from tests.garmin_fake import FakeActivity, GarminFake
+from tests.helpers import FIXTURES, poll
 
 KEY = "hlk_test_personal_key_0123456789"
 FENIX2 = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"  # 2015-08-15 14:45:08Z, 2832 s, 9008 m
@@ -255,9 +255,7 @@ def test_killed_backfill_resumes_without_duplicates_or_refetch(env: Env, fake: G
     proc = subprocess.Popen(_subprocess(env, "backfill", "--source", "garmin", "--since", "2021-04-01", "--until", "2021-04-30", "--json"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_clean_env())
     try:
-        deadline = time.monotonic() + 60
-        while len(fake.downloads()) < 3 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.02)
+        poll(lambda: len(fake.downloads()) >= 3 or proc.poll() is not None, 60, interval=0.02, what="three downloads")
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(30)

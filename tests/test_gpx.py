@@ -13,7 +13,7 @@ import pytest
 from ingest.errors import DecodeError, HostileInput, NotAnActivity
 from ingest.gpx import decode_gpx
 from ingest.tcx import decode_tcx
-from tests.conftest import CORPUS, FIXTURES, needs_corpus
+from tests.helpers import CORPUS, FIXTURES, needs_corpus
 
 SWEAT = FIXTURES / "sweatpy"
 GPXPY = FIXTURES / "gpxpy"

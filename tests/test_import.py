@@ -11,7 +11,7 @@ from heavylegs.importer import import_paths
 from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, activity_sources, raw_files
 from tests import hostile
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from tests.synth import day, gpx_run
 
 SWEAT = FIXTURES / "sweatpy"

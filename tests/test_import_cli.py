@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
 from heavylegs.store.tables import activities
 from tests import hostile
-from tests.conftest import CORPUS, FIXTURES, needs_corpus, run_cli
+from tests.helpers import CORPUS, FIXTURES, needs_corpus, poll, run_cli, run_process
 from tests.synth import day, gpx_run
 
 
@@ -57,18 +56,20 @@ def test_kill_9_mid_import_then_rerun_gives_the_same_store(tmp_path: Path) -> No
     proc = subprocess.Popen([sys.executable, "-m", "heavylegs", "import", str(src), "--json", "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     db = tmp_path / "data" / "heavylegs.db"
     engine = create_engine(f"sqlite:///{db}")
-    deadline = time.monotonic() + 60
     stored = 0
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        if db.exists():
-            try:
-                with engine.connect() as conn:
-                    stored = conn.execute(select(func.count()).select_from(activities)).scalar_one()
-            except Exception:  # noqa: BLE001 - schema may not exist yet
-                continue
-            if stored >= 10:
-                break
+
+    def ten_stored() -> bool:
+        nonlocal stored
+        if not db.exists():
+            return False
+        try:
+            with engine.connect() as conn:
+                stored = conn.execute(select(func.count()).select_from(activities)).scalar_one()
+        except Exception:  # noqa: BLE001 - schema may not exist yet
+            return False
+        return stored >= 10
+
+    poll(ten_stored, 60, interval=0.05, what="ten runs stored before the kill")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 0 < stored < n, "the kill must land mid-import"
@@ -85,7 +86,7 @@ def test_kill_9_mid_import_then_rerun_gives_the_same_store(tmp_path: Path) -> No
 
 @needs_corpus
 def test_whole_corpus_is_accounted_for(tmp_path: Path) -> None:
-    res = run_cli("import", str(CORPUS), "--json", env=_env(tmp_path), timeout=300)
+    res = run_process("import", str(CORPUS), "--json", env=_env(tmp_path), timeout=300)
     out = json.loads(res.stdout)
     files = [p for p in CORPUS.rglob("*") if p.is_file() and p.suffix.lower() in {".fit", ".gpx", ".tcx", ".gz", ".zip"}]
     accounted = out["imported"] + out["duplicates"] + len(out["skipped"]) + len(out["failed"])

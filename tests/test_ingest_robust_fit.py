@@ -18,7 +18,7 @@ from ingest.decode import decode_bytes, decode_safely
 from ingest.errors import DecodeError, IngestError
 from ingest.fit import read_messages, reference
 from ingest.model import Activity
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 # Small real files, so that ~200 decodes with both decoders stay within a few seconds.
 BASES = [

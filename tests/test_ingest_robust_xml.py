@@ -21,7 +21,7 @@ from ingest.errors import DecodeError, HostileInput
 from ingest.limits import Limits
 from ingest.model import Activity
 from ingest.walk import iter_items, load_bytes
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 ORIGINALS = {
     "gpx": FIXTURES / "sweatpy" / "activity_5039744860.gpx",

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -21,7 +22,7 @@ from benchmarks.synth_fit import synthetic_run
 from heavylegs.cli import main
 from heavylegs.sources.tables import remote_activities, source_credentials
 from heavylegs.store.tables import activities, activity_sources, sources
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, poll
 from tests.intervals_fake import FakeActivity, IntervalsFake, utc
 
 KEY = "icu_test_key_0123456789abcdef"
@@ -212,9 +213,7 @@ def test_killed_backfill_resumes_without_refetch(env: Env, fake: IntervalsFake) 
     cmd = [sys.executable, "-m", "heavylegs", *env.args("backfill", "--source", "icu", "--since", "2021-04-01", "--until", "2021-04-30", "--json")]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_clean_env())
     try:
-        deadline = time.monotonic() + 60
-        while len(fake.downloads()) < 3 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.02)
+        poll(lambda: len(fake.downloads()) >= 3 or proc.poll() is not None, 60, interval=0.02, what="three downloads")
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(30)

@@ -8,7 +8,7 @@ from ingest.limits import Limits
 from ingest.model import Activity
 from ingest.plausible import HR_MAX_BPM, HR_MIN_BPM, bounds_for
 from ingest.walk import iter_items, load_bytes
-from tests.conftest import CORPUS, needs_corpus
+from tests.helpers import CORPUS, needs_corpus
 
 
 def _problems(act: Activity) -> list[str]:

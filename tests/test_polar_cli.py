@@ -5,9 +5,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, create_engine, func, select
 from heavylegs.cli import main
 from heavylegs.sources.tables import remote_activities, source_credentials
 from heavylegs.store.tables import activities, activity_sources, sources
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from tests.polar_fake import CLIENT_ID, CLIENT_SECRET, FakeExercise, PolarFake
 from tests.service_support import free_port
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, update
 
 from heavylegs.store.tables import activities, activity_sources
-from tests.conftest import FIXTURES, run_cli
+from tests.helpers import FIXTURES, run_cli
 
 FP = FIXTURES / "python-fitparse"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
 from heavylegs.settings import load_settings
 from heavylegs.store.db import make_engine, migrate
+from tests.helpers import poll
 from tests.service_support import free_port
 from tests.strava_fake import seed_subscription
 
@@ -41,9 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.01)
+    poll(lambda: srv.started, 10, interval=0.01, what="the web server")
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(5)

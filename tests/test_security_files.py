@@ -24,7 +24,7 @@ from heavylegs.service.auth import Auth, check_exposure, is_loopback
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
 from heavylegs.settings import ConfigError, load_settings
 from heavylegs.store.db import make_engine, migrate
-from tests.conftest import FIXTURES, run_cli
+from tests.helpers import FIXTURES, run_process
 from tests.metrics_synth import activity, athlete_id, run, store, streams_for
 
 FENIX = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"
@@ -159,7 +159,7 @@ def test_report_out_does_not_follow_a_planted_symlink(dollar_store: Path, tmp_pa
 def test_run_refuses_to_expose_the_service_without_a_login(tmp_path: Path, args: list[str], config: str, message: str) -> None:
     cfg = tmp_path / "heavylegs.toml"
     cfg.write_text(config)
-    result = run_cli("--data-dir", str(tmp_path / "data"), "--config", str(cfg), "run", "--port", "0", *args, timeout=60)
+    result = run_process("--data-dir", str(tmp_path / "data"), "--config", str(cfg), "run", "--port", "0", *args, timeout=60)
     assert result.returncode == 2 and message in result.stderr, result.stderr
 
 

@@ -28,8 +28,8 @@ from ingest.files import display_name
 from ingest.limits import Limits
 from ingest.walk import Item, iter_items, load_bytes
 from tests import hostile
-from tests.conftest import run_cli
 from tests.fat_zip import fat_zip
+from tests.helpers import run_cli, run_process
 from tests.synth import day, gpx_run
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="bytes file names, FIFOs and /dev/zero are Linux")
@@ -68,7 +68,7 @@ def test_cli_imports_a_non_utf8_file_name_and_the_next_file(tmp_path: Path, db_u
     _runs_with_a_bad_name(src)
     broken = _bytes_path(src, b"broken-\xe9.fit")
     broken.write_bytes(b"\x0e\x10\x00\x00garbage.FIT" + b"\x00" * 20)
-    res = run_cli("import", str(src), "--json", env=_env(tmp_path, db_url), timeout=120)
+    res = run_process("import", str(src), "--json", env=_env(tmp_path, db_url), timeout=120)
     assert res.returncode == 2, res.stderr  # 2: one file failed (the broken one), not a crash
     out = json.loads(res.stdout)
     assert out["imported"] == 2
@@ -115,7 +115,7 @@ def _special_files(folder: Path) -> dict[str, Path]:
 def test_cli_skips_fifos_and_device_links_and_goes_on(tmp_path: Path, db_url: str) -> None:
     made = _special_files(tmp_path / "runs")
     # Without the fix the FIFO blocks forever: the subprocess timeout turns that into a failure.
-    res = run_cli("import", str(tmp_path / "runs"), "--json", env=_env(tmp_path, db_url), timeout=60)
+    res = run_process("import", str(tmp_path / "runs"), "--json", env=_env(tmp_path, db_url), timeout=60)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["imported"] == 1 and out["failed"] == []
@@ -126,7 +126,7 @@ def test_cli_skips_fifos_and_device_links_and_goes_on(tmp_path: Path, db_url: st
         str(made["zero"]): "a character device, not a regular file: only regular files are imported",
     }
     # Named one by one (as a shell glob does) they are skipped the same way.
-    res = run_cli("import", str(made["fifo"]), str(made["zero"]), str(made["good"]), "--json", env=_env(tmp_path, db_url), timeout=60)
+    res = run_process("import", str(made["fifo"]), str(made["zero"]), str(made["good"]), "--json", env=_env(tmp_path, db_url), timeout=60)
     out = json.loads(res.stdout)
     assert res.returncode == 0 and out["duplicates"] == 1 and len(out["skipped"]) == 2
 

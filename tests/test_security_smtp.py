@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from heavylegs.alerts.transports.registry import build_channels, channel_warnings
 from heavylegs.cli import main
 from heavylegs.settings import ConfigError, load_settings
-from tests.conftest import run_cli
+from tests.helpers import run_process
 from tests.receivers import SmtpReceiver, WebhookReceiver
 
 PASSWORD = "smtp-secret-pw"
@@ -66,7 +66,7 @@ def test_the_allowance_is_not_honoured_beyond_loopback(tmp_path: Path) -> None:
 
 def test_run_refuses_to_start_with_a_plaintext_login(tmp_path: Path) -> None:
     cfg = _config(tmp_path, 'host = "mail.example.org"\nport = 25\nsecurity = "none"')
-    result = run_cli("--data-dir", str(tmp_path / "data"), "--config", str(cfg), "run", "--port", "0", timeout=60)
+    result = run_process("--data-dir", str(tmp_path / "data"), "--config", str(cfg), "run", "--port", "0", timeout=60)
     assert result.returncode == 2 and "refusing to send the SMTP password to mail.example.org" in result.stderr
 
 

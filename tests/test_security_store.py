@@ -28,7 +28,7 @@ from heavylegs.sources import crypto
 from heavylegs.store.activities import get_or_create_athlete
 from heavylegs.store.db import migrate, read, write
 from heavylegs.store.tables import athletes, sources
-from tests.conftest import run_cli
+from tests.helpers import run_cli, run_process
 from tests.service_support import poll
 
 WRITER_HOLDS_AT_MOST_S = 25.0  # only reached when a read wrongly waits; the assertion then fails
@@ -88,7 +88,7 @@ def test_reads_do_not_wait_for_a_held_write_lock(engine: Engine) -> None:
 def test_cli_listing_does_not_wait_for_a_held_write_lock(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     env = {"HEAVYLEGS_DATA_DIR": str(settings.data_dir), "HEAVYLEGS_DB": settings.db_url}
     assert run_cli("activities", "--json", env=env).returncode == 0  # store prepared before the writer starts
-    res = _reads_before_commit(engine, lambda: run_cli("activities", "--json", env=env, timeout=60))
+    res = _reads_before_commit(engine, lambda: run_process("activities", "--json", env=env, timeout=60))
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout) == []
 

@@ -38,6 +38,7 @@ from heavylegs.strava.tables import (
     strava_subscription,
     strava_tokens,
 )
+from tests.helpers import poll
 from tests.service_support import free_port
 from tests.strava_fake import (
     StravaFake,
@@ -61,8 +62,7 @@ class Hl:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        poll(lambda: self.server.started, 10, interval=0.01, what="the web server")
         seed_connection(engine, self.settings, fake, cursor=int(T0.timestamp()) - 60)
         fake.add(*synthetic_run(1, T0, name="Tempo"))
         assert self.sync().new == 1

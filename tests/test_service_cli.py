@@ -7,17 +7,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-
 from heavylegs.service.jobs import sync_source
 from heavylegs.settings import load_settings
 from heavylegs.sources.store import get_source
 from heavylegs.store.db import make_engine
 from heavylegs.store.tables import activities
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.service_support import count_rows, day, write_runs
-
-pytestmark = pytest.mark.slow
 
 
 def test_connect_list_scan_and_disconnect(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select
 
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
 from heavylegs.store.tables import activities, activity_sources, source_files
-from tests.conftest import FIXTURES, run_cli
+from tests.helpers import FIXTURES, run_cli, run_process
 from tests.receivers import SmtpReceiver, WebhookReceiver
 from tests.service_support import ROOT, ServiceProc, cli_env, count_rows, day, http_get, poll, write_config, write_runs
 
@@ -61,7 +61,7 @@ def test_end_to_end_files_to_alerts_then_sigterm(tmp_path: Path, db_url: str) ->
         service = ServiceProc(data, db_url, config)
         try:
             service.wait_up()
-            second = run_cli(*base, "run", "--port", "0", timeout=60)
+            second = run_process(*base, "run", "--port", "0", timeout=60)
             assert second.returncode == 3, second.stderr
             assert "another heavylegs instance holds the lock" in second.stderr
 

@@ -15,7 +15,7 @@ from heavylegs.settings import Settings
 from heavylegs.sources.folder import FolderSource, scan_root, walk
 from heavylegs.sources.store import add_source, get_source, remove_source
 from heavylegs.store.tables import activities, activity_sources, source_files
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, poll
 from tests.service_support import day, gpx_run, write_runs
 
 FENIX = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"
@@ -95,14 +95,22 @@ def test_file_still_being_written_waits_for_next_scan(engine: Engine, settings: 
     growing = folder / "growing.gpx"
     growing.write_bytes(body[: len(body) // 2])
 
-    def finish_copy() -> None:
-        time.sleep(0.1)  # during the scan's second look
-        growing.write_bytes(body)
+    # The copy keeps going (a new mtime every 20 ms) for as long as the scan runs, so its two looks
+    # always see the file change, however the scan is timed; the copy finishes once the scan is done.
+    scanned = threading.Event()
 
-    writer = threading.Thread(target=finish_copy)
+    def copying() -> None:
+        while not scanned.wait(0.02):
+            growing.write_bytes(body[: len(body) // 2])
+
+    writer = threading.Thread(target=copying)
     writer.start()
-    first = _scan(engine, settings)
-    writer.join()
+    try:
+        first = _scan(engine, settings)
+    finally:
+        scanned.set()
+        writer.join()
+    growing.write_bytes(body)
     assert first.new == 0 and first.failed == 0
     assert "waiting=1" in first.summary
     with engine.connect() as conn:
@@ -137,10 +145,10 @@ def test_stop_finishes_the_file_in_hand(engine: Engine, settings: Settings, fold
         _age(p)
 
     def stop_after_first_file() -> None:
-        deadline = time.monotonic() + 30
-        while _count(engine, activities) == 0 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        stop.set()
+        try:
+            poll(lambda: _count(engine, activities) > 0, 30, interval=0.005, what="the first file stored")
+        finally:
+            stop.set()
 
     stop = threading.Event()  # the service passes its own stop signal to each sync
     stopper = threading.Thread(target=stop_after_first_file)

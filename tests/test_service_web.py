@@ -20,7 +20,7 @@ from heavylegs.settings import Settings
 from heavylegs.sources.store import add_source
 from heavylegs.store.db import make_engine
 from heavylegs.store.tables import job_runs, sources
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from tests.service_support import poll
 
 FENIX = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"
@@ -158,9 +158,18 @@ def test_file_events_trigger_a_scan_when_watching(engine: Engine, settings: Sett
     service.start()
     try:
         poll(lambda: (service.job_runner.stats.get("scan:watched") or None) is not None and service.job_runner.stats["scan:watched"].runs >= 1, 15, what="the first scan")
-        time.sleep(0.5)  # let the watcher start
-        _copy_aged(FENIX, watch / "new.fit")
-        poll(lambda: service.job_runner.stats["scan:watched"].runs >= 2, 15, what="a scan caused by the file event")
+        # When the watcher is armed is not observable, so the file lands again (atomically, same bytes)
+        # until an event brings a scan; the periodic scan is an hour away, so only an event can.
+        staged = tmp_path / "new.fit"
+
+        def scanned_after_drop() -> bool:
+            if service.job_runner.stats["scan:watched"].runs >= 2:
+                return True
+            _copy_aged(FENIX, staged)
+            os.replace(staged, watch / "new.fit")
+            return False
+
+        poll(scanned_after_drop, 15, interval=0.3, what="a scan caused by the file event")
         with engine.connect() as conn:
             assert conn.execute(select(job_runs.c.last_summary).where(job_runs.c.job == "scan:watched")).scalar() is not None
     finally:

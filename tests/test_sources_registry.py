@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from heavylegs.cli import main
 from heavylegs.sources.base import SourceError
 from heavylegs.sources.registry import KINDS, RESERVED_NAMES, check_name, get_kind
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 FENIX = FIXTURES / "python-fitparse" / "activity-small-fenix2-run.fit"
 

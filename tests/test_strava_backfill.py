@@ -24,6 +24,7 @@ from heavylegs.store.tables import activities, activity_sources
 from heavylegs.strava import backfill
 from heavylegs.strava.api import make_budget, source_client
 from ingest.model import Activity, Streams
+from tests.helpers import poll
 from tests.strava_fake import FakeClock, StravaFake, config_toml, seed_connection, strava_settings, synthetic_run
 
 T0 = datetime(2021, 1, 4, 6, 30, tzinfo=timezone.utc)
@@ -215,9 +216,7 @@ def test_kill_9_mid_backfill_then_rerun_completes(tmp_path: Path) -> None:
         seed_connection(engine, settings, fake)
         cfg = config_toml(tmp_path / "cfg.toml", fake)
         proc = subprocess.Popen(_cli(tmp_path, cfg, "backfill", "--json"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
-        deadline = time.monotonic() + 60
-        while len(fake.stream_ids()) < 80 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+        poll(lambda: len(fake.stream_ids()) >= 80 or proc.poll() is not None, 60, interval=0.01, what="80 streams fetched")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert proc.returncode == -signal.SIGKILL

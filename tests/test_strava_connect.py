@@ -20,7 +20,7 @@ from heavylegs.store.db import make_engine
 from heavylegs.store.tables import athletes, sources
 from heavylegs.strava.tables import strava_tokens
 from heavylegs.strava.tokens import load_tokens
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.strava_fake import StravaFake, config_toml
 
 pytestmark = pytest.mark.slow

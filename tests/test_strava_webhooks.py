@@ -32,6 +32,7 @@ from heavylegs.strava.subscription import status, subscribe, unsubscribe
 from heavylegs.strava.tables import strava_activities, strava_events, strava_tokens
 from heavylegs.strava.webhooks import ACK
 from ingest.model import Activity, Streams
+from tests.helpers import poll
 from tests.strava_fake import StravaFake, seed_connection, strava_settings, synthetic_run
 
 T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=3)
@@ -50,8 +51,7 @@ class Service:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        poll(lambda: self.server.started, 10, interval=0.01, what="the web server")
 
     @property
     def url(self) -> str:

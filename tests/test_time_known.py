@@ -16,7 +16,7 @@ from heavylegs.store.activities import find_athlete
 from heavylegs.store.db import CURRENT_VERSION, make_engine, migrate
 from heavylegs.store.start import parse_start, set_start
 from heavylegs.store.tables import activities, schema_version
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.plausibility_files import Session, fit_file, run_records
 from tests.synth import gpx_run
 

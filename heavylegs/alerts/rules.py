@@ -7,7 +7,9 @@ reaches ``caution`` and the last 7 days are also heavier than any 7 days of the 
 weeks before (times ``peak_margin``, 1.0 from a ratio of ``peak_bypass`` on), escalates once per level (caution, warning,
 urgent; above caution only when the last 7 days exceed that 8-week peak by
 ``escalate_above_peak``) while it lasts, and closes only after ``close_days`` days in a row below
-``close_below``. Days inside a comeback window (after a break) belong to the
+``close_below``. A caution episode that fell back under caution for ``renewed_rise_days`` days
+and then rises past its own top becomes a warning: a second rise, often a ramp starting right
+after a one-off heavy week. Days inside a comeback window (after a break) belong to the
 comeback rule: a ratio over a near-zero reference means nothing there.
 """
 from __future__ import annotations
@@ -123,8 +125,49 @@ def load_spike(days: list[Row], cfg: dict[str, Any], reminder_days: int,
         return Finding("load_spike", sev, key, row["date"], metrics, msg, advice_for("load_spike", sev))
 
     calm = lambda row: row["ratio"] is None or row["ratio"] < close_below  # noqa: E731
+    renew_days = int(cfg.get("renewed_rise_days", 3))
     for ep in hysteresis_episodes(rows, opens, calm, close_days):
-        yield from escalating("load_spike", ep, level, make, reminder_days)
+        again = _renewed_rise(ep, level, opens, margin, renew_days) if weekly and renew_days > 0 else None
+        if again is None:
+            yield from escalating("load_spike", ep, level, make, reminder_days)
+            continue
+        day, top = again
+
+        def sev_of(row: Row, day: date = day) -> Severity | None:
+            return "warning" if row["date"] == day else level(row)
+
+        def make_again(row: Row, sev: Severity, key: str, day: date = day, top: float = top) -> Finding:
+            found = make(row, sev, key)
+            if row["date"] == day and sev == "warning":
+                found.metrics["top_7d_before_dip"] = round(top)
+                found.message = found.message.replace(" This describes", (
+                    f" After falling back, it has risen past the heaviest 7 days earlier in this episode "
+                    f"({round(top)}): a second rise, not a one-off week. This describes"), 1)
+            return found
+
+        yield from escalating("load_spike", ep, sev_of, make_again, reminder_days)
+
+
+def _renewed_rise(ep: list[Row], level: Any, opens: Any, margin: float, fall_days: int) -> tuple[date, float] | None:
+    """(The day a caution episode rises a second time, its top before the dip), or None.
+
+    The second rise: after ``fall_days`` days in a row back under caution, a day on which the episode
+    would open again and whose 7 days exceed the episode's heaviest 7 days before the dip times
+    ``margin``. Why: a caution that falls back is usually a one-off heavy week, but load that then
+    climbs past it is a sustained rise; inside the still-open episode it would otherwise show only
+    when it reaches the warning ratio days later. None when the episode reached warning on its own."""
+    fallen, fell_back, top = 0, False, 0.0
+    for row in ep:
+        lv = level(row)
+        if lv not in (None, "caution"):
+            return None
+        if fell_back and opens(row) and row["load_7d"] >= margin * top:
+            return row["date"], top
+        if not fell_back:  # the first rise's top; later days are the second rise itself
+            top = max(top, row["load_7d"] or 0.0)
+        fallen = fallen + 1 if lv is None else 0
+        fell_back = fell_back or fallen >= fall_days
+    return None
 
 
 def monotony(days: list[Row], cfg: dict[str, Any], reminder_days: int,
