@@ -28,8 +28,9 @@ from heavylegs.store.matching import MatchRules
 from heavylegs.store.raw import record_outcome, store_raw
 from heavylegs.store.tables import activity_sources, file_outcomes
 from ingest.errors import IngestError, NotAnActivity
+from ingest.item import Item
 from ingest.limits import Limits
-from ingest.walk import Item, iter_items, load_bytes
+from ingest.walk import iter_items, load_bytes
 
 Progress = Callable[[int, "int | None", str], None]
 IN_PROCESS_FIRST = 4  # small batches (a service scan) never pay for a process pool

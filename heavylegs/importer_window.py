@@ -21,8 +21,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.item import Item
 from ingest.limits import Limits
-from ingest.walk import Item
 
 WINDOW_BYTES = 128 * 1024 * 1024  # the default of import.window_bytes
 POOL_COPIES = 3  # a file in a worker: our copy, the pickle in transit, the worker's copy

@@ -11,16 +11,15 @@ import io
 import posixpath
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 from ingest.errors import DecodeError, HostileInput, NotAnActivity
 from ingest.files import open_regular
+from ingest.item import Item, classify, is_appledouble
 from ingest.limits import Limits
 from ingest.strava_csv import read_hints
-
-if TYPE_CHECKING:
-    from ingest.walk import Item
 
 
 def unsafe_member(name: str) -> bool:
@@ -56,9 +55,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, bud
     return data
 
 
-def iter_zip(display: str, source: Path | bytes, limits: Limits, depth: int = 1, budget: list[int] | None = None) -> Iterator["Item"]:
-    from ingest.walk import Item
-
+def iter_zip(display: str, source: Path | bytes, limits: Limits, depth: int = 1, budget: list[int] | None = None) -> Iterator[Item]:
     budget = budget if budget is not None else [limits.max_archive_bytes]
     with contextlib.ExitStack() as stack:
         try:
@@ -73,9 +70,7 @@ def iter_zip(display: str, source: Path | bytes, limits: Limits, depth: int = 1,
         yield from _members(display, source, fh, limits, depth, budget)
 
 
-def _members(display: str, source: Path | bytes, fh: BinaryIO, limits: Limits, depth: int, budget: list[int]) -> Iterator["Item"]:
-    from ingest.walk import Item, classify, is_appledouble
-
+def _members(display: str, source: Path | bytes, fh: BinaryIO, limits: Limits, depth: int, budget: list[int]) -> Iterator[Item]:
     try:
         zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -90,7 +85,7 @@ def _members(display: str, source: Path | bytes, fh: BinaryIO, limits: Limits, d
         if declared > limits.max_archive_bytes:
             yield Item(display, error=HostileInput(f"archive declares {declared} bytes uncompressed, over the {limits.max_archive_bytes}-byte limit"))
             return
-        hints: dict[str, dict] = {}
+        hints: dict[str, dict[str, Any]] = {}
         for info in infos:
             if posixpath.basename(info.filename).lower() == "activities.csv" and not unsafe_member(info.filename):
                 prefix = posixpath.dirname(info.filename)

@@ -11,53 +11,17 @@ that is not UTF-8 is shown and stored in its ``display_name`` form.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ingest.archive import iter_zip
 from ingest.compression import gunzip_bounded
 from ingest.errors import DecodeError, IngestError
 from ingest.files import display_name, kind_of, not_regular_reason, read_regular
+from ingest.item import APPLEDOUBLE_REASON, Item, classify, is_appledouble
 from ingest.limits import Limits
 from ingest.strava_csv import read_hints
-
-ACTIVITY_SUFFIXES = {".fit": "fit", ".gpx": "gpx", ".tcx": "tcx"}
-APPLEDOUBLE_REASON = "macOS AppleDouble resource file (._*), not an activity"
-
-
-@dataclass
-class Item:
-    display: str
-    fmt: str | None = None  # from the name: fit | gpx | tcx, None when unknown
-    gz: bool = False
-    fs_path: Path | None = None
-    payload: bytes | None = None
-    load: Callable[[], bytes] | None = None  # an archive member, inflated when asked for
-    size: int | None = None  # bytes the file or member holds before any gunzip, when known
-    inflates: bool = False  # reading it inflates (a zip member): twice ``size`` for a moment
-    hints: dict[str, Any] = field(default_factory=dict)
-    error: IngestError | None = None
-    skip: str | None = None
-
-
-def classify(name: str) -> tuple[str | None, bool, bool]:
-    """(format, gzipped, is_zip) from a file name, case-insensitively."""
-    low = name.lower()
-    if low.endswith(".zip"):
-        return None, False, True
-    gz = low.endswith(".gz")
-    if gz:
-        low = low[:-3]
-    for suffix, fmt in ACTIVITY_SUFFIXES.items():
-        if low.endswith(suffix):
-            return fmt, gz, False
-    return None, gz, False
-
-
-def is_appledouble(name: str) -> bool:
-    parts = name.replace("\\", "/").split("/")
-    return "__MACOSX" in parts or parts[-1].startswith("._")
 
 
 def load_bytes(item: Item, limits: Limits) -> bytes:

@@ -97,7 +97,7 @@ class IntervalsFake:
         return [c.status for c in self.calls]
 
     # ---- server --------------------------------------------------------
-    def start(self) -> "IntervalsFake":
+    def start(self) -> IntervalsFake:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

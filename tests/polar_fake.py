@@ -117,7 +117,7 @@ class PolarFake:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     # ---- server ----------------------------------------------------------
-    def start(self) -> "PolarFake":
+    def start(self) -> PolarFake:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

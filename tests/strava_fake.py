@@ -23,10 +23,11 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -135,7 +136,7 @@ class StravaFake:
         self._server: ThreadingHTTPServer | None = None
 
     # ---- lifecycle --------------------------------------------------------
-    def start(self) -> "StravaFake":
+    def start(self) -> StravaFake:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -25,8 +25,9 @@ from heavylegs.store.db import make_engine, migrate
 from heavylegs.store.tables import activity_sources, source_files
 from ingest.errors import NotAnActivity
 from ingest.files import display_name
+from ingest.item import Item
 from ingest.limits import Limits
-from ingest.walk import Item, iter_items, load_bytes
+from ingest.walk import iter_items, load_bytes
 from tests import hostile
 from tests.fat_zip import fat_zip
 from tests.helpers import run_cli, run_process

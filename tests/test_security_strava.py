@@ -27,10 +27,10 @@ from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
 from heavylegs.sources.base import SyncResult
 from heavylegs.sources.store import get_source
-from heavylegs.sources.strava import StravaSource
 from heavylegs.store.tables import activities, sources
 from heavylegs.strava import webhooks
 from heavylegs.strava.connect import begin
+from heavylegs.strava.source import StravaSource
 from heavylegs.strava.subscription import subscribe
 from heavylegs.strava.tables import (
     strava_events,

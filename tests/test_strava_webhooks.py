@@ -22,12 +22,12 @@ from starlette.applications import Starlette
 
 from heavylegs.settings import Settings
 from heavylegs.sources.store import get_source, remove_source
-from heavylegs.sources.strava import StravaSource as StravaKind
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, load_streams, store_activity
 from heavylegs.store.tables import activities
 from heavylegs.strava import records
 from heavylegs.strava.retention import apply_retention
 from heavylegs.strava.routes import routes
+from heavylegs.strava.source import StravaSource as StravaKind
 from heavylegs.strava.subscription import status, subscribe, unsubscribe
 from heavylegs.strava.tables import strava_activities, strava_events, strava_tokens
 from heavylegs.strava.webhooks import ACK

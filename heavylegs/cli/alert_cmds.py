@@ -50,7 +50,8 @@ def alerts_group(ctx: click.Context, since: datetime | None, as_json: bool) -> N
         return
     from heavylegs.alerts.query import list_alerts
 
-    app: App = ctx.find_object(App)
+    app = ctx.find_object(App)
+    assert app is not None  # main() always puts it on the context
     rows = list_alerts(app.engine, since=since.date() if since else None)
     if as_json:
         click.echo(json.dumps(rows, indent=2))

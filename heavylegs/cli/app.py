@@ -1,8 +1,9 @@
 """What every command shares: settings, a lazily opened database, the athlete."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -69,3 +70,38 @@ def table_console() -> Console:
 
     console = Console()
     return console if console.is_terminal else Console(width=240)
+
+
+def recompute_changed(app: App) -> None:
+    """Bring the analysis up to date after new data."""
+    from heavylegs.metrics.recompute import recompute_dirty
+
+    recompute_dirty(app.engine, app.settings)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _read_key(app: App, key_file: str | None, key_env: str | None, label: str = "Garmin personal API key") -> str:
+    """The key from a file, a variable, or a prompt without echo; never printed."""
+    if key_file and key_env:
+        raise click.UsageError("give --key-file or --key-env, not both")
+    if key_file:
+        try:
+            with open(key_file, encoding="utf-8") as fh:
+                return fh.read().strip()
+        except OSError as exc:
+            raise click.UsageError(f"cannot read the key file: {exc.strerror}") from exc
+    if key_env:
+        value = app.settings.env.get(key_env, "").strip()
+        if not value:
+            raise click.UsageError(f"the environment variable {key_env} is not set or empty")
+        return value
+    if not sys.stdin.isatty():  # piped in: `heavylegs connect garmin --name g < key.txt`
+        value = sys.stdin.readline().strip()
+        if not value:
+            raise click.UsageError("no key given: use --key-file FILE or --key-env VAR, pipe it in, or run on a terminal to be asked")
+        return value
+    return str(click.prompt(f"{label} (input hidden)", hide_input=True)).strip()

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from heavylegs.activity_view import list_activities, show_activity
-from heavylegs.cli.app import App, athlete_option, pass_app, table_console
+from heavylegs.cli.app import App, athlete_option, pass_app, recompute_changed, table_console
 from heavylegs.importer import import_paths
 from heavylegs.store.activities import find_athlete
 from heavylegs.store.db import read
@@ -28,13 +28,6 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
 
 since_option = click.option("--since", callback=_date, help="First local date, YYYY-MM-DD.")
 until_option = click.option("--until", callback=_date, help="Last local date, YYYY-MM-DD.")
-
-
-def recompute_changed(app: App) -> None:
-    """Bring the analysis up to date after new data."""
-    from heavylegs.metrics.recompute import recompute_dirty
-
-    recompute_dirty(app.engine, app.settings)
 
 
 @click.command("import")

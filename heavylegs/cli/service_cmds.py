@@ -13,8 +13,8 @@ from rich.table import Table
 
 from heavylegs.cli.app import App, athlete_option, pass_app, table_console
 from heavylegs.settings import ConfigError
-from heavylegs.service.sources import SourceError, activity_counts, add_source, list_sources, remove_source
-from heavylegs.sources.store import extra_status
+from heavylegs.sources.base import SourceError
+from heavylegs.sources.store import activity_counts, add_source, extra_status, list_sources, remove_source
 
 
 @click.group("connect")
@@ -141,7 +141,7 @@ def run_cmd(app: App, inbox: str | None, port: int | None, host: str | None) -> 
     Stop with SIGTERM or Ctrl-C (finishes the file in hand, exits 0).
     Exit status 3: another `heavylegs run` already uses this database.
     """
-    from heavylegs.service.runner import run_service
+    from heavylegs.service.main import run_service
 
     inbox_path = Path(inbox).expanduser() if inbox else app.settings.data_dir / "inbox"
     try:

@@ -10,37 +10,9 @@ from typing import Any
 
 import click
 
-from heavylegs.cli.app import App, athlete_option, pass_app
+from heavylegs.cli.app import App, _fail, _read_key, athlete_option, pass_app, recompute_changed
 
 EX_TEMPFAIL = 75  # sysexits: try again later (a rate limit asked us to wait)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def _read_key(app: App, key_file: str | None, key_env: str | None, label: str = "Garmin personal API key") -> str:
-    """The key from a file, a variable, or a prompt without echo; never printed."""
-    if key_file and key_env:
-        raise click.UsageError("give --key-file or --key-env, not both")
-    if key_file:
-        try:
-            with open(key_file, encoding="utf-8") as fh:
-                return fh.read().strip()
-        except OSError as exc:
-            raise click.UsageError(f"cannot read the key file: {exc.strerror}") from exc
-    if key_env:
-        value = app.settings.env.get(key_env, "").strip()
-        if not value:
-            raise click.UsageError(f"the environment variable {key_env} is not set or empty")
-        return value
-    if not sys.stdin.isatty():  # piped in: `heavylegs connect garmin --name g < key.txt`
-        value = sys.stdin.readline().strip()
-        if not value:
-            raise click.UsageError("no key given: use --key-file FILE or --key-env VAR, pipe it in, or run on a terminal to be asked")
-        return value
-    return str(click.prompt(f"{label} (input hidden)", hide_input=True)).strip()
 
 
 @click.command("garmin")
@@ -95,7 +67,6 @@ def sync_cmd(app: App, name: str | None, as_json: bool) -> None:
       heavylegs sync garmin
       heavylegs sync --json
     """
-    from heavylegs.cli.ingest_cmds import recompute_changed
     from heavylegs.sources.base import SourceError, SyncResult, never_stop
     from heavylegs.sources.registry import get_kind
     from heavylegs.sources.store import get_source, list_sources, record_result
@@ -211,7 +182,6 @@ def backfill_cmd(app: App, source_name: str | None, since: datetime | None, unti
         _fail(str(exc))
         return
     if report.fetched and not dry_run:
-        from heavylegs.cli.ingest_cmds import recompute_changed
 
         recompute_changed(app)
     if as_json:
@@ -234,12 +204,11 @@ def backfill_cmd(app: App, source_name: str | None, since: datetime | None, unti
 
 
 def register(main: click.Group) -> None:
-    connect = main.commands.get("connect")
-    if not isinstance(connect, click.Group):
-        @click.group("connect")
-        def connect() -> None:  # type: ignore[misc]
-            """Connect a source the service collects activities from."""
-
+    found = main.commands.get("connect")
+    if isinstance(found, click.Group):
+        connect = found
+    else:
+        connect = click.Group("connect", help="Connect a source the service collects activities from.")
         main.add_command(connect)
     connect.add_command(connect_garmin, "garmin")
     from heavylegs.cli.source_connect_cmds import connect_intervals, connect_polar, polar_group

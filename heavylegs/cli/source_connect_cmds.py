@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import click
 
-from heavylegs.cli.app import App, athlete_option, pass_app
-from heavylegs.cli.source_cmds import _fail, _read_key
+from heavylegs.cli.app import App, _fail, _read_key, athlete_option, pass_app
 
 
 @click.command("polar")

@@ -123,12 +123,11 @@ def status_cmd(app: App, as_json: bool) -> None:
 
 
 def register(main: click.Group) -> None:
-    connect = main.commands.get("connect")
-    if not isinstance(connect, click.Group):
-        @click.group("connect")
-        def connect() -> None:  # type: ignore[misc]
-            """Connect an online account as a source."""
-
+    found = main.commands.get("connect")
+    if isinstance(found, click.Group):
+        connect = found
+    else:
+        connect = click.Group("connect", help="Connect an online account as a source.")
         main.add_command(connect)
     connect.add_command(connect_strava, "strava")
     main.add_command(strava_group)

@@ -37,7 +37,7 @@ def set_start_cmd(app: App, activity_id: int, start: str, athlete: str | None, a
             done = set_start(conn, activity_id, start_utc, offset, zone_name)
     except StartError as exc:
         raise click.ClickException(str(exc)) from exc
-    from heavylegs.cli.ingest_cmds import recompute_changed
+    from heavylegs.cli.app import recompute_changed
 
     recompute_changed(app)
     out = {

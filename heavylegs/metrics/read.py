@@ -14,7 +14,8 @@ from sqlalchemy import Connection, select
 
 from heavylegs.metrics.baselines import metric_baselines, steady_with
 from heavylegs.metrics.daily import SERIES_KEYS
-from heavylegs.metrics.tables import activity_metrics, analysis_state, daily_metrics
+from heavylegs.metrics.tables import activity_metrics, daily_metrics
+from heavylegs.store.tables import analysis_state
 
 DAILY_KEYS: tuple[str, ...] = ("date",) + SERIES_KEYS
 RUN_KEYS: tuple[str, ...] = (

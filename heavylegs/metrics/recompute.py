@@ -30,9 +30,8 @@ from heavylegs.metrics.derived import Entry, apply_baselines, apply_estimates, f
 from heavylegs.metrics.parallel import analyse_all
 from heavylegs.metrics.read import StateInfo, state_info
 from heavylegs.metrics.store import load_entries, stored_hist, stored_hists, stream_hist, write_metrics
-from heavylegs.metrics.tables import analysis_state
 from heavylegs.settings import Settings
-from heavylegs.store.tables import athletes
+from heavylegs.store.tables import analysis_state, athletes
 
 ALL = (-math.inf, 0)
 

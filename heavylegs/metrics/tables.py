@@ -1,7 +1,7 @@
 """Analysis results, recomputed from activities whenever they or the settings change."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, LargeBinary, String, Table
 
 from heavylegs.store.meta import metadata
 
@@ -55,21 +55,4 @@ daily_metrics = Table(
     Column("monotony", Double, nullable=True),
     Column("strain", Double, nullable=True),
     Column("run_streak", Integer, nullable=False),
-)
-
-# Per athlete: whether anything changed since the last recompute, and the
-# heart-rate anchors that were used (the CLI says which values were used).
-analysis_state = Table(
-    "analysis_state",
-    metadata,
-    Column("athlete_id", ForeignKey("athletes.id", ondelete="CASCADE"), primary_key=True),
-    Column("dirty", Boolean, nullable=False, default=True),
-    Column("settings_hash", String(64), nullable=True),
-    Column("hr_rest_bpm", Double, nullable=True),
-    Column("hr_rest_source", String(16), nullable=True),  # "config" | "default"
-    Column("hr_max_bpm", Double, nullable=True),
-    Column("hr_max_source", String(16), nullable=True),  # "config" | "p99.5-365d" | "default"
-    Column("load_model_json", Text, nullable=True),
-    Column("computed_ts", Double, nullable=True),
-    Column("last_day", Date, nullable=True),
 )

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from heavylegs.metrics.tables import activity_metrics, analysis_state
+from heavylegs.metrics.tables import activity_metrics
 from heavylegs.store.db import read
-from heavylegs.store.tables import activities
+from heavylegs.store.tables import activities, analysis_state
 
 Render = Callable[[int, date], str]
 

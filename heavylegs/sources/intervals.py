@@ -18,29 +18,31 @@ from typing import Any
 from sqlalchemy import Engine, Row, insert, select, update
 
 from heavylegs.settings import Settings
+from heavylegs.sources import intervals_backfill
 from heavylegs.sources import remote_records as records
 from heavylegs.sources.base import BackfillOptions, BackfillReport, Echo, Progress, SourceError, SyncResult, Waiting
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.http import Paused, Stopped, Waiter, forget_credentials, save_secret
-from heavylegs.sources.intervals_api import KIND, REAUTH_HINT, IntervalsConfig, listed, new_client, remember_pace, source_client
+from heavylegs.sources.intervals_api import (
+    KIND,
+    IntervalsConfig,
+    download_all,
+    listed,
+    new_client,
+    reauth_message,
+    remember_pace,
+    source_client,
+)
 from heavylegs.sources.registry import check_name
+from heavylegs.sources.store import source_config
 from heavylegs.store.activities import get_or_create_athlete
 from heavylegs.store.tables import sources
-from ingest.intervals.client import IntervalsClient, IntervalsError, KeyRejected, NotFound, RateLimited, StravaOnly, file_suffix
-
-
-def reauth_message(name: str, exc: Exception) -> str:
-    return f"{exc}; " + REAUTH_HINT.format(name=name)
-
-
-def download_all(engine: Engine, settings: Settings, source: Any, client: IntervalsClient, todo: list[records.Listed], spend: Waiter,
-                 stop: threading.Event | None, on_progress: Progress | None = None) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    def download(remote_id: str) -> tuple[bytes, str]:
-        data = spend(client.download, remote_id)
-        return data, file_suffix(data)
-
-    return records.download_all(engine, settings, source, KIND, todo, download, stop=stop, fatal=(KeyRejected,), gone=(NotFound,),
-                                strava=(StravaOnly,), soft=(IntervalsError,), on_progress=on_progress, interval_s=client.pacer.interval_s)
+from ingest.intervals.client import (
+    IntervalsError,
+    KeyRejected,
+    NotFound,
+    RateLimited,
+)
 
 
 class IntervalsSource:
@@ -132,17 +134,13 @@ class IntervalsSource:
 
     def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
                  on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
-        from heavylegs.sources.intervals_backfill import run
-
-        return run(engine, settings, source, options, stop=stop, on_progress=on_progress, on_wait=on_wait)
+        return intervals_backfill.run(engine, settings, source, options, stop=stop, on_progress=on_progress, on_wait=on_wait)
 
     def on_disconnect(self, engine: Engine, settings: Settings, source: Row[Any], purge: bool) -> None:
         """Forget the key here; the key itself can only be deleted in intervals.icu."""
         forget_credentials(engine, int(source.id))
 
     def status(self, engine: Engine, settings: Settings, source: Row[Any]) -> dict[str, Any]:
-        from heavylegs.sources.store import source_config
-
         return {"athlete_id": source_config(source).get("athlete_id")}
 
 

@@ -1,18 +1,29 @@
 """intervals.icu for a source: settings, list entries read defensively, a client with the stored key."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Engine
 
 from heavylegs.settings import Settings
-from heavylegs.sources.base import SourceError
-from heavylegs.sources.http import last_request, load_secret, save_last_request
+from heavylegs.sources import remote_records as records
+from heavylegs.sources.base import Progress, SourceError
+from heavylegs.sources.http import Waiter, last_request, load_secret, save_last_request
 from heavylegs.sources.remote_records import Listed
 from heavylegs.sources.store import source_config
-from ingest.intervals.client import IntervalsClient, is_strava_stub
+from ingest.intervals.client import (
+    IntervalsClient,
+    IntervalsError,
+    KeyRejected,
+    NotFound,
+    StravaOnly,
+    file_suffix,
+    is_strava_stub,
+)
 
 KIND = "intervals"
 REAUTH_HINT = ("create a new API key in intervals.icu (Settings, Developer Settings) and run "
@@ -29,7 +40,7 @@ class IntervalsConfig:
     request_timeout_s: float
 
     @classmethod
-    def of(cls, settings: Settings) -> "IntervalsConfig":
+    def of(cls, settings: Settings) -> IntervalsConfig:
         c = settings.cfg.intervals
         return cls(c.api_url, int(c.lookback_days), [str(t) for t in c.activity_types], float(c.max_requests_per_minute),
                    float(c.sync_max_wait_s), float(c.request_timeout_s))
@@ -84,3 +95,17 @@ def listed(item: dict[str, Any], types: list[str]) -> Listed:
     sport = str(item.get("type") or "")
     return Listed(str(item["id"]), start_ts(item), list(dict.fromkeys(durations)), _number(item.get("distance")), sport, item,
                   wanted=sport in types, strava=is_strava_stub(item))
+
+
+def reauth_message(name: str, exc: Exception) -> str:
+    return f"{exc}; " + REAUTH_HINT.format(name=name)
+
+
+def download_all(engine: Engine, settings: Settings, source: Any, client: IntervalsClient, todo: list[records.Listed], spend: Waiter,
+                 stop: threading.Event | None, on_progress: Progress | None = None) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    def download(remote_id: str) -> tuple[bytes, str]:
+        data = spend(client.download, remote_id)
+        return data, file_suffix(data)
+
+    return records.download_all(engine, settings, source, KIND, todo, download, stop=stop, fatal=(KeyRejected,), gone=(NotFound,),
+                                strava=(StravaOnly,), soft=(IntervalsError,), on_progress=on_progress, interval_s=client.pacer.interval_s)

@@ -23,8 +23,15 @@ from heavylegs.sources import remote_records as records
 from heavylegs.sources.base import BackfillOptions, BackfillReport, NeedsReauth, Progress, SourceError, Waiting
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.http import Paused, Stopped, Waiter
-from heavylegs.sources.intervals import download_all, reauth_message
-from heavylegs.sources.intervals_api import KIND, IntervalsConfig, listed, remember_pace, source_client
+from heavylegs.sources.intervals_api import (
+    KIND,
+    IntervalsConfig,
+    download_all,
+    listed,
+    reauth_message,
+    remember_pace,
+    source_client,
+)
 from heavylegs.sources.store import mark_status
 from heavylegs.sources.tables import remote_activities, source_backfills
 from ingest.intervals.client import IntervalsError, KeyRejected, RateLimited

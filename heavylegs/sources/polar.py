@@ -16,6 +16,7 @@ import json
 import secrets
 import threading
 import time
+import webbrowser
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,11 +24,31 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from heavylegs.settings import Settings
 from heavylegs.sources import remote_records as records
-from heavylegs.sources.base import BackfillOptions, BackfillReport, Echo, NotSupported, Progress, SourceError, SyncResult, Waiting
+from heavylegs.sources.base import (
+    BackfillOptions,
+    BackfillReport,
+    Echo,
+    NotSupported,
+    Progress,
+    SourceError,
+    SyncResult,
+    Waiting,
+)
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.http import Paused, Stopped, Waiter, forget_credentials, save_secret
-from heavylegs.sources.polar_api import (CALLBACK_PATH, CONSENT_HINT, KIND, NO_HISTORY, REAUTH_HINT, PolarConfig, client_credentials, file_suffix,
-                                         listed, new_client, source_client)
+from heavylegs.sources.polar_api import (
+    CALLBACK_PATH,
+    CONSENT_HINT,
+    KIND,
+    NO_HISTORY,
+    REAUTH_HINT,
+    PolarConfig,
+    client_credentials,
+    file_suffix,
+    listed,
+    new_client,
+    source_client,
+)
 from heavylegs.sources.polar_oauth import CallbackServer, Outcome
 from heavylegs.sources.registry import check_name
 from heavylegs.sources.store import source_config
@@ -67,8 +88,6 @@ class PolarSource:
 
     def connect(self, engine: Engine, settings: Settings, name: str, athlete: str, echo: Echo, **options: Any) -> str:
         """The OAuth code flow on a loopback callback; the source is stored only when Polar accepts the code."""
-        import webbrowser
-
         check_name(name)
         cfg = PolarConfig.of(settings)
         client_id, secret = client_credentials(settings)

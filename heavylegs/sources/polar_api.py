@@ -38,7 +38,7 @@ class PolarConfig:
     request_timeout_s: float
 
     @classmethod
-    def of(cls, settings: Settings) -> "PolarConfig":
+    def of(cls, settings: Settings) -> PolarConfig:
         p = settings.cfg.polar
         return cls(str(p.client_id).strip(), p.oauth_url, p.token_url, p.api_url, int(p.callback_port), float(p.reserve_fraction),
                    float(p.sync_max_wait_s), float(p.request_timeout_s))

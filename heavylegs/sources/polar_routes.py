@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from heavylegs.service.bodies import BodyError, parse_json, read_body
+from heavylegs.bodies import BodyError, parse_json, read_body
 from heavylegs.settings import Settings
 from heavylegs.sources import polar_webhook as hooks
 

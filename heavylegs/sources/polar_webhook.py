@@ -23,6 +23,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from heavylegs.settings import Settings
 from heavylegs.sources.base import SourceError
 from heavylegs.sources.crypto import SecretKeyError, decrypt, encrypt
+from heavylegs.sources.polar import import_exercise
 from heavylegs.sources.polar_api import KIND, client_credentials, new_client
 from heavylegs.sources.store import list_sources, source_config
 from heavylegs.sources.tables import polar_webhooks
@@ -98,8 +99,6 @@ def handle(engine: Engine, settings: Settings, payload: Any) -> dict[str, Any]:
     user_id, entity_id = str(payload.get("user_id") or ""), str(payload.get("entity_id") or "")
     if not entity_id or not entity_id.replace("-", "").replace("_", "").isalnum() or len(entity_id) > 128:
         return {"ok": True, "ignored": "no usable entity_id"}
-    from heavylegs.sources.polar import import_exercise
-
     found = [s for s in list_sources(engine, enabled_only=True) if s.kind == KIND and str(source_config(s).get("polar_user_id")) == user_id]
     if not found:
         return {"ok": True, "ignored": "unknown user"}

@@ -12,7 +12,7 @@ from heavylegs.sources.base import Source, SourceError
 # kind -> "module:Class"; a new connector is one module plus one line here.
 KINDS: dict[str, str] = {
     "folder": "heavylegs.sources.folder:FolderSource",
-    "strava": "heavylegs.sources.strava:StravaSource",
+    "strava": "heavylegs.strava.source:StravaSource",
     "garmin": "heavylegs.sources.garmin:GarminSource",
     "polar": "heavylegs.sources.polar:PolarSource",
     "intervals": "heavylegs.sources.intervals:IntervalsSource",
@@ -27,7 +27,8 @@ def get_kind(kind: str) -> Source:
     if target is None:
         raise SourceError(f"unknown source kind: {kind}")
     module, _, cls = target.partition(":")
-    return getattr(import_module(module), cls)()  # type: ignore[no-any-return]
+    kind_class: type[Source] = getattr(import_module(module), cls)
+    return kind_class()
 
 
 def check_name(name: str) -> None:

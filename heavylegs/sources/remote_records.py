@@ -13,12 +13,14 @@ import json
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from heavylegs.importer import import_paths
 from heavylegs.settings import Settings
 from heavylegs.sources.http import already_present
 from heavylegs.sources.store import athlete_of
@@ -97,8 +99,6 @@ def fetch(engine: Engine, settings: Settings, source: Any, kind: str, item: List
     The download happens outside any transaction; a file imported meanwhile is
     recognised first and only linked.
     """
-    from heavylegs.importer import import_paths
-
     with engine.begin() as conn:
         if plan(conn, source, kind, item, match) != "listed":
             return "linked"

@@ -14,10 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, text, update
 
-from heavylegs.metrics.tables import analysis_state
 from heavylegs.store.matching import MatchRules, find_match
 from heavylegs.store.streams import decode_streams, encode_streams
-from heavylegs.store.tables import activities, activity_sources, athletes
+from heavylegs.store.tables import activities, activity_sources, analysis_state, athletes
 from ingest.files import display_name
 from ingest.model import FORMAT_RANK, Activity, Streams
 

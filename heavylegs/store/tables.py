@@ -159,3 +159,23 @@ job_runs = Table(
     Column("runs", Integer, nullable=False, default=0),
     Column("failures", Integer, nullable=False, default=0),
 )
+
+
+# Per athlete: whether anything changed since the last recompute, and the heart-rate anchors
+# that were used (the CLI says which values were used). A store table, though the analysis owns
+# its meaning: the store sets `dirty` on every insert, change and delete (activities.mark_dirty),
+# metrics/recompute.py reads and clears it.
+analysis_state = Table(
+    "analysis_state",
+    metadata,
+    Column("athlete_id", ForeignKey("athletes.id", ondelete="CASCADE"), primary_key=True),
+    Column("dirty", Boolean, nullable=False, default=True),
+    Column("settings_hash", String(64), nullable=True),
+    Column("hr_rest_bpm", Double, nullable=True),
+    Column("hr_rest_source", String(16), nullable=True),  # "config" | "default"
+    Column("hr_max_bpm", Double, nullable=True),
+    Column("hr_max_source", String(16), nullable=True),  # "config" | "p99.5-365d" | "default"
+    Column("load_model_json", Text, nullable=True),
+    Column("computed_ts", Double, nullable=True),
+    Column("last_day", Date, nullable=True),
+)

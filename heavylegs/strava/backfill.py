@@ -19,13 +19,11 @@ from heavylegs.settings import Settings
 from heavylegs.sources.base import BackfillReport, Progress, Waiting
 from heavylegs.sources.http import Paused, Waiter
 from heavylegs.strava import records
-from heavylegs.strava.fetch import settle
-from heavylegs.strava.sync import rules, sport_types
+from heavylegs.strava.fetch import rules, settle, sport_types
 from heavylegs.strava.tables import strava_activities, strava_backfills
 from heavylegs.strava.tokens import NeedsReauth, mark_needs_reauth
 from ingest.strava.budget import BudgetExhausted
 from ingest.strava.client import StravaClient, StravaError, Unauthorized
-
 
 # One report type for every source's backfill (see heavylegs.sources.base).
 Report = BackfillReport
@@ -127,7 +125,7 @@ def run(
 def _tally(engine: Engine, source: Any, after_ts: int, before_ts: int, started: float, report: Report) -> None:
     where = _range_filter(source, after_ts, before_ts)
     with engine.connect() as conn:
-        states = dict(conn.execute(select(strava_activities.c.state, func.count()).where(where).group_by(strava_activities.c.state)).all())
+        states: dict[str, int] = dict(conn.execute(select(strava_activities.c.state, func.count()).where(where).group_by(strava_activities.c.state)).all())
         earlier = conn.execute(select(func.count()).where(where, strava_activities.c.state == "stored", strava_activities.c.fetched_ts < started)).scalar()
         failed = conn.execute(select(strava_activities.c.strava_id, strava_activities.c.error).where(where, strava_activities.c.state == "failed"))
         report.failed = [{"strava_id": int(r.strava_id), "error": r.error} for r in failed]

@@ -93,7 +93,7 @@ def complete(engine: Engine, settings: Settings, params: dict[str, str], now: fl
             source_id = int(conn.execute(insert(sources).values(
                 athlete_id=athlete_id, name=pending.source_name, kind="strava", config_json="{}", enabled=True, status="ok",
                 cursor=str(int(now) - lookback), created_ts=now,
-            )).inserted_primary_key[0])
+            )).inserted_primary_key[0])  # type: ignore[index]
         else:
             source_id = int(row.id)
             conn.execute(update(sources).where(sources.c.id == source_id).values(enabled=True, status="ok", last_error=None))

@@ -27,7 +27,7 @@ from heavylegs.settings import Settings
 from heavylegs.store.activities import delete_activity, mark_dirty
 from heavylegs.store.tables import activities, activity_sources, sources
 from heavylegs.strava import records
-from heavylegs.strava.fetch import settle
+from heavylegs.strava.fetch import rules, settle, sport_types
 from heavylegs.strava.tables import strava_activities, strava_events, strava_tokens
 from heavylegs.strava.tokens import NeedsReauth, TokenManager, delete_tokens
 from ingest.strava import mapping
@@ -149,8 +149,6 @@ def _owner(engine: Engine, source: Any) -> int | None:
 
 
 def _create(engine: Engine, settings: Settings, source: Any, client: StravaClient, lookup: _Lookup, object_id: int, owner: int | None) -> str:
-    from heavylegs.strava.sync import rules, sport_types  # sync imports this module
-
     with engine.connect() as conn:
         row = records.get(conn, object_id)
     if row is not None and row.state in records.DONE:

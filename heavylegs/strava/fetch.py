@@ -5,10 +5,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, update
 
+from heavylegs.settings import Settings
 from heavylegs.store.matching import MatchRules
 from heavylegs.store.tables import sources
 from heavylegs.strava import records
 from ingest.strava.client import NotFound, StravaClient
+
+
+def sport_types(settings: Settings) -> list[str]:
+    return [str(s) for s in settings.cfg.strava.sport_types]
+
+
+def rules(settings: Settings) -> MatchRules:
+    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
 
 
 def settle(engine: Engine, source: Any, summary: dict[str, Any], client: StravaClient, sport_types: list[str], rules: MatchRules,

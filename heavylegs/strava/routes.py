@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from heavylegs.service.bodies import BodyError, read_json_body
+from heavylegs.bodies import BodyError, read_json_body
 from heavylegs.settings import Settings
 from heavylegs.strava import webhooks
 from heavylegs.strava.connect import complete
@@ -55,7 +55,7 @@ def routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
 
     async def event(request: Request) -> Response:
         await check_secret(request)
-        try:  # size cap, application/json only, defensive parse (heavylegs.service.bodies)
+        try:  # size cap, application/json only, defensive parse (heavylegs.bodies)
             payload: Any = await read_json_body(request)
         except BodyError as exc:
             return exc.response()

@@ -19,7 +19,7 @@ def overview(engine: Engine, settings: Settings) -> dict[str, Any]:
             .outerjoin(strava_tokens, strava_tokens.c.source_id == sources.c.id)
             .where(sources.c.kind == "strava")
         ).all()
-        counts = dict(conn.execute(select(strava_activities.c.source_id, func.count()).where(strava_activities.c.state.in_(("stored", "linked")))
+        counts: dict[int, int] = dict(conn.execute(select(strava_activities.c.source_id, func.count()).where(strava_activities.c.state.in_(("stored", "linked")))
                                    .group_by(strava_activities.c.source_id)).all())
         sub = conn.execute(select(strava_subscription)).first()
     out: dict[str, Any] = {"sources": [], "subscription": None}

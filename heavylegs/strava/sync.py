@@ -8,23 +8,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from heavylegs.sources.base import SyncResult
 from heavylegs.settings import Settings
-from heavylegs.store.matching import MatchRules
-from heavylegs.strava.fetch import settle
+from heavylegs.sources.base import SyncResult
+from heavylegs.strava.fetch import rules, settle, sport_types
 from heavylegs.strava.tokens import NeedsReauth
 from heavylegs.strava.webhooks import process_events
 from ingest.strava import mapping
 from ingest.strava.budget import BudgetExhausted
 from ingest.strava.client import StravaClient, StravaError, Unauthorized
-
-
-def sport_types(settings: Settings) -> list[str]:
-    return [str(s) for s in settings.cfg.strava.sport_types]
-
-
-def rules(settings: Settings) -> MatchRules:
-    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
 
 
 def sync(client: StravaClient, engine: Engine, settings: Settings, source: Any, now: datetime, stop: threading.Event | None = None) -> SyncResult:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from heavylegs.settings import Settings
-from heavylegs.store.tables import sources
 from heavylegs.sources.crypto import decrypt, encrypt
+from heavylegs.store.tables import sources
 from heavylegs.strava.tables import strava_tokens
 from ingest.strava.client import InvalidGrant, StravaClient
 

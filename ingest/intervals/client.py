@@ -15,9 +15,11 @@ the test seam: tests point ``api_url`` at a loopback fake.
 """
 from __future__ import annotations
 
+import time
 import zlib
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import stamina
@@ -86,8 +88,6 @@ class IntervalsClient:
     def __init__(self, api_url: str, athlete_id: str, api_key: Callable[[], str], *, max_requests_per_minute: float = 60.0,
                  timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None, clock: Callable[[], float] | None = None,
                  retries: int = 3, last_request: float | None = None) -> None:
-        import time
-
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
         self.athlete_id = str(athlete_id).strip() or "0"
         self.api_key = api_key  # a callable: the key is decrypted only when a request needs it

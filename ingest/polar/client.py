@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import stamina
@@ -73,7 +74,7 @@ class PolarClient:
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> "PolarClient":
+    def __enter__(self) -> PolarClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -1,21 +1,37 @@
-"""Strava as a source kind: the plug-in face of ``heavylegs.strava`` (OAuth, sync, backfill, webhooks).
+"""Strava as a source kind: the plug-in face of this package (OAuth, sync, backfill, webhooks).
 
-The Strava internals stay in their package; this module only adapts them to
-``base.Source`` so the service and the CLI treat Strava like any other kind.
+It lives here, not in ``heavylegs.sources``, because the Strava internals use
+the sources' shared pieces (``base``, ``http``, ``crypto``), so ``sources`` stays
+below ``strava``. This module only adapts them to ``sources.base.Source``
+so the service and the CLI treat Strava like any other kind.
 """
 from __future__ import annotations
 
 import threading
+import webbrowser
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, Row
 
 from heavylegs.settings import Settings
-from heavylegs.sources.base import BackfillOptions, BackfillReport, Echo, NeedsReauth, Progress, SourceError, SyncResult, Waiting
+from heavylegs.sources.base import (
+    BackfillOptions,
+    BackfillReport,
+    Echo,
+    NeedsReauth,
+    Progress,
+    SourceError,
+    SyncResult,
+    Waiting,
+)
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.registry import check_name
+from heavylegs.strava import backfill
 from heavylegs.strava.api import NotConfigured, credentials, source_client
+from heavylegs.strava.connect import begin
+from heavylegs.strava.loopback import CallbackServer
+from heavylegs.strava.sync import sync as sync_recent
 from heavylegs.strava.tokens import NeedsReauth as StravaNeedsReauth
 from heavylegs.strava.tokens import delete_tokens, load_tokens
 from ingest.strava.client import StravaError
@@ -33,11 +49,6 @@ class StravaSource:
 
     def connect(self, engine: Engine, settings: Settings, name: str, athlete: str, echo: Echo, **options: Any) -> str:
         """The OAuth flow: open (or print) the authorize URL and wait for the redirect on 127.0.0.1."""
-        import webbrowser
-
-        from heavylegs.strava.connect import begin
-        from heavylegs.strava.loopback import CallbackServer
-
         check_name(name)
         state, url = begin(engine, settings, athlete, name)  # NotConfigured propagates: the CLI makes it a usage error
         server = CallbackServer(engine, settings, state)
@@ -54,15 +65,13 @@ class StravaSource:
         return outcome.message
 
     def sync(self, engine: Engine, settings: Settings, source: Any, now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
-        from heavylegs.strava.sync import sync
-
         try:
             credentials(settings)
         except NotConfigured as exc:
             return SyncResult(status="error", error=str(exc))
         client, _ = source_client(engine, settings, int(source.id), use_reserve=True)
         try:
-            return sync(client, engine, settings, source, now, stop)
+            return sync_recent(client, engine, settings, source, now, stop)
         except (StravaNeedsReauth, SecretKeyError) as exc:
             return SyncResult(status="needs_reauth", error=str(exc))
         finally:
@@ -70,8 +79,6 @@ class StravaSource:
 
     def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
                  on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
-        from heavylegs.strava import backfill
-
         try:
             credentials(settings)
         except NotConfigured as exc:
