@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from heavylegs.sources.polar_api import duration_s, listed, start_ts
-from ingest.polar.client import RateLimited
+from ingest.polar.errors import RateLimited
 from ingest.polar.ratelimit import RateWindows
 
 

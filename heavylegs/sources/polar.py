@@ -54,7 +54,8 @@ from heavylegs.sources.registry import check_name
 from heavylegs.sources.store import source_config
 from heavylegs.store.activities import get_or_create_athlete
 from heavylegs.store.tables import sources
-from ingest.polar.client import Forbidden, NotFound, PolarClient, PolarError, RateLimited, Unauthorized
+from ingest.polar.client import PolarClient
+from ingest.polar.errors import Forbidden, NotFound, PolarError, RateLimited, Unauthorized
 
 
 def download_all(engine: Engine, settings: Settings, source: Any, client: PolarClient, todo: list[records.Listed], spend: Waiter,

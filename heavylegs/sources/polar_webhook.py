@@ -27,7 +27,7 @@ from heavylegs.sources.polar import import_exercise
 from heavylegs.sources.polar_api import KIND, client_credentials, new_client
 from heavylegs.sources.store import list_sources, source_config
 from heavylegs.sources.tables import polar_webhooks
-from ingest.polar.client import PolarError
+from ingest.polar.errors import PolarError
 
 log = logging.getLogger("heavylegs.polar")
 ROUTE_PREFIX = "/webhooks/polar/"

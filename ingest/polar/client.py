@@ -25,34 +25,11 @@ from typing import Any
 import httpx
 import stamina
 
+from ingest.polar.errors import Forbidden, NotFound, PolarError, RateLimited, Unauthorized
 from ingest.polar.ratelimit import RateWindows
 
 DEFAULT_API_URL = "https://www.polaraccesslink.com"
 FALLBACK_FORMATS = ("fit", "tcx", "gpx")
-
-
-class PolarError(Exception):
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Unauthorized(PolarError):
-    """401: the token was revoked (or the user deleted): connect again."""
-
-
-class Forbidden(PolarError):
-    """403: the user has not accepted Polar's mandatory consents."""
-
-
-class NotFound(PolarError):
-    pass
-
-
-class RateLimited(PolarError):
-    def __init__(self, message: str, resume_at: float) -> None:
-        super().__init__(message, 429)
-        self.resume_at = resume_at
 
 
 class _Transient(Exception):

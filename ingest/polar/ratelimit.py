@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ingest.polar.errors import RateLimited
+
 DEFAULT_WAIT_S = 900.0  # a 429 without readable headers: the 15-minute window
 
 
@@ -56,11 +58,8 @@ class RateWindows:
         return max(full) if full else self.clock()
 
     def check(self) -> None:
-        """Raise ``RateLimited`` (from ingest.polar.client) when a window is used up to the reserve."""
+        """Raise ``RateLimited`` when a window is used up to the reserve."""
         if any(self._full(w) for w in self.windows):
-            # TODO(issue 15): a cycle with client.py; RateLimited (and PolarError) belong below both.
-            from ingest.polar.client import RateLimited  # noqa: PLC0415
-
             at = self.resume_at()
             raise RateLimited(f"Polar rate limit (kept {self.reserve:.0%} in reserve): wait until "
                               f"{time.strftime('%H:%M:%S', time.gmtime(at))} UTC", at)
