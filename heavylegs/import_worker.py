@@ -15,14 +15,14 @@ from multiprocessing.context import BaseContext
 from typing import Any
 
 from heavylegs.store.streams import encode_streams
-from ingest.decode import decode_safely
+from ingest.decode import DecodeStatus, decode_safely
 
 
 @dataclass
 class Decoded:
     """A worker's answer for one file, with the expensive encodings done off the writer."""
 
-    status: str  # ok | skipped | failed
+    status: DecodeStatus
     reason: str | None
     activities: list[Any]
     blobs: list[list[bytes]]

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 
 from heavylegs.bodies import BodyError, parse_json
-from heavylegs.service.prom import ServiceMetrics
+from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
 from heavylegs.settings import load_settings
@@ -37,7 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     migrate(engine)
     seed_subscription(engine, secret=HOOK.rsplit("/", 1)[1])
     port = free_port()
-    app = build_app(engine, settings, Scheduler(engine, settings), ServiceMetrics(engine), bind_host="127.0.0.1")
+    app = build_app(engine, settings, Scheduler(engine, settings), PrometheusMetrics(engine), bind_host="127.0.0.1")
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

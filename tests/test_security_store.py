@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.testclient import TestClient
 
-from heavylegs.service.prom import ServiceMetrics
+from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings, load_settings
@@ -96,7 +96,7 @@ def test_cli_listing_does_not_wait_for_a_held_write_lock(engine: Engine, setting
 @pytest.fixture
 def service_app(engine: Engine, settings: Settings) -> Iterator[TestClient]:
     cfg = settings.with_overrides({"service.folder_scan_interval_s": 3600, "import.workers": 1})
-    metrics = ServiceMetrics(engine)
+    metrics = PrometheusMetrics(engine)
     service = Scheduler(engine, cfg, observe=metrics.observe)
     service.start()
     client = TestClient(build_app(engine, cfg, service, metrics), base_url="http://127.0.0.1")

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select, update
 
-from heavylegs.service.prom import ServiceMetrics
+from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
@@ -56,7 +56,7 @@ class Hl:
     def __init__(self, engine: Engine, settings: Settings, fake: StravaFake) -> None:
         self.engine, self.fake, self.port = engine, fake, free_port()
         self.settings = strava_settings(settings, fake, callback_port=self.port, webhook_creates_per_sync=3)
-        app = build_app(engine, self.settings, Scheduler(engine, self.settings), ServiceMetrics(engine), bind_host="127.0.0.1")
+        app = build_app(engine, self.settings, Scheduler(engine, self.settings), PrometheusMetrics(engine), bind_host="127.0.0.1")
         self.woken: list[str] = []
         app.state.wake_sources = self.woken.append  # the test runs the sync itself
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))

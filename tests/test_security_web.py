@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.service.auth import hash_password
-from heavylegs.service.prom import ServiceMetrics
+from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings, load_settings
@@ -46,7 +46,7 @@ def store_(tmp_path: Path) -> Iterator[tuple[Engine, Settings]]:
 
 def _client(engine: Engine, settings: Settings, base_url: str = LOCAL, **over: object) -> TestClient:
     cfg = settings.with_overrides(dict(over)) if over else settings
-    app = build_app(engine, cfg, Scheduler(engine, cfg), ServiceMetrics(engine))
+    app = build_app(engine, cfg, Scheduler(engine, cfg), PrometheusMetrics(engine))
     # raise_server_exceptions=False: see the answer a real client would get, as uvicorn sends it.
     return TestClient(app, base_url=base_url, follow_redirects=False, raise_server_exceptions=False)
 

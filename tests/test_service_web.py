@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
-from heavylegs.service.prom import ServiceMetrics
+from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
@@ -38,7 +38,7 @@ def running(engine: Engine, settings: Settings, tmp_path: Path) -> Iterator[tupl
     watch.mkdir()
     add_source(engine, "watch", "folder", "me", {"path": str(watch)})
     cfg = settings.with_overrides({"service.folder_scan_interval_s": 3600, "service.folder_settle_s": 0.2, "import.workers": 1})
-    metrics = ServiceMetrics(engine)
+    metrics = PrometheusMetrics(engine)
     service = Scheduler(engine, cfg, observe=metrics.observe)
     service.on_new_data.append(metrics.count_new)
     service.start()

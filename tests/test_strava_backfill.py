@@ -22,7 +22,7 @@ from heavylegs.store.activities import SourceRef, get_or_create_athlete, store_a
 from heavylegs.store.db import make_engine, migrate
 from heavylegs.store.tables import activities, activity_sources
 from heavylegs.strava import backfill
-from heavylegs.strava.api import make_budget, source_client
+from heavylegs.strava.tokens import make_budget, source_client
 from ingest.model import Activity, Streams
 from tests.helpers import poll
 from tests.strava_fake import FakeClock, StravaFake, config_toml, seed_connection, strava_settings, synthetic_run

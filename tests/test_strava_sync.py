@@ -14,10 +14,9 @@ from heavylegs.sources.store import get_source
 from heavylegs.store.activities import load_streams
 from heavylegs.store.tables import activities, sources
 from heavylegs.strava import records
-from heavylegs.strava.api import make_budget, source_client
 from heavylegs.strava.sync import sync
 from heavylegs.strava.tables import strava_activities
-from heavylegs.strava.tokens import load_tokens
+from heavylegs.strava.tokens import load_tokens, make_budget, source_client
 from tests.strava_fake import FakeClock, StravaFake, seed_connection, strava_settings, synthetic_run
 
 T0 = datetime(2024, 5, 6, 7, 0, tzinfo=timezone.utc)

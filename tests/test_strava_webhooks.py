@@ -25,7 +25,7 @@ from heavylegs.sources.store import get_source, remove_source
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, load_streams, store_activity
 from heavylegs.store.tables import activities
 from heavylegs.strava import records
-from heavylegs.strava.retention import apply_retention
+from heavylegs.strava.records import apply_retention
 from heavylegs.strava.routes import routes
 from heavylegs.strava.source import StravaSource as StravaKind
 from heavylegs.strava.subscription import status, subscribe, unsubscribe

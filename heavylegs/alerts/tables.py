@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
-from heavylegs.store.meta import IdType, metadata
+from heavylegs.store.tables import IdType, metadata
 
 Double = Float(precision=53)
 

@@ -30,7 +30,7 @@ def connect_strava(app: App, athlete: str | None, no_browser: bool, source_name:
     """
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import check_name, get_kind
-    from heavylegs.strava.api import NotConfigured
+    from heavylegs.strava.tokens import NotConfigured
 
     try:
         check_name(source_name)
@@ -63,8 +63,8 @@ def subscribe_cmd(app: App, callback_url: str) -> None:
     Example:
       heavylegs strava subscribe --callback-url https://legs.example.org/webhooks/strava
     """
-    from heavylegs.strava.api import NotConfigured
     from heavylegs.strava.subscription import subscribe
+    from heavylegs.strava.tokens import NotConfigured
     from ingest.strava.client import StravaError
 
     try:
@@ -105,7 +105,7 @@ def status_cmd(app: App, as_json: bool) -> None:
     Example:
       heavylegs strava status
     """
-    from heavylegs.strava.status import overview
+    from heavylegs.strava.source import overview
 
     info = overview(app.engine, app.settings)
     if as_json:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, LargeBinary, String, Table
 
-from heavylegs.store.meta import metadata
+from heavylegs.store.tables import metadata
 
 Double = Float(precision=53)
 

@@ -29,7 +29,7 @@ from heavylegs.sources.base import SyncResult
 from heavylegs.sources.registry import get_kind
 from heavylegs.sources.store import get_source_by_id, record_result
 from heavylegs.store.tables import job_runs, sources
-from heavylegs.strava.retention import apply_retention
+from heavylegs.strava.records import apply_retention
 
 log = logging.getLogger("heavylegs.service")
 FINISHED: tuple[DeliveryStatus, ...] = ("delivered", "failed")  # deliveries whose attempt log may be pruned

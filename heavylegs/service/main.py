@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from heavylegs.alerts.transports.registry import build_channels, channel_warnings
 from heavylegs.service.auth import Auth, check_exposure
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
-from heavylegs.service.prom import ServiceMetrics
+from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
 from heavylegs.settings import Settings
@@ -87,7 +87,7 @@ def run_service(engine: Engine, settings: Settings, inbox: Path, port: int | Non
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         ensure_inbox(engine, settings, inbox)
-        metrics = ServiceMetrics(engine)
+        metrics = PrometheusMetrics(engine)
         scheduler = Scheduler(engine, settings, observe=metrics.observe)
         scheduler.on_new_data.append(metrics.count_new)
         bind_port = port if port is not None else settings.cfg.service.port

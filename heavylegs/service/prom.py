@@ -1,4 +1,8 @@
-"""Prometheus metrics for ``GET /metrics``, on a registry of our own.
+"""Prometheus exposition for ``GET /metrics``, on a Prometheus registry of our own.
+
+"Metrics" here always means Prometheus series about the service itself; it is not
+``heavylegs.metrics`` (stored per-run analysis results) nor ``Alert.metrics`` (the
+numbers behind one alert in the ``heavylegs.alert.v1`` webhook schema).
 
 Counters and histograms are kept in-process by the job runner; everything
 about stored data (activities, alerts, the outbox) is read from the database
@@ -23,6 +27,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _StoreCollector(Collector):
+    """A Prometheus collector that reads the store's gauges at each scrape."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -64,7 +70,9 @@ class _StoreCollector(Collector):
             yield outbox
 
 
-class ServiceMetrics:
+class PrometheusMetrics:
+    """The service's Prometheus registry: job counters and histograms, plus store gauges read at scrape time."""
+
     def __init__(self, engine: Engine) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.job_runs = Counter("heavylegs_job_runs", "Job runs by outcome", ["job", "outcome"], registry=self.registry)

@@ -1,4 +1,4 @@
-"""The service's HTTP endpoint: health, metrics, the live report, login, Strava's routes.
+"""The service's HTTP endpoint: health, Prometheus metrics, the live report, login, Strava's routes.
 
 Layers, outermost first: the Host check (DNS rebinding), the body cap
 (``service.max_body_bytes``), the login gate (``service.auth``; see
@@ -31,7 +31,7 @@ from heavylegs.service.auth_web import (
 )
 from heavylegs.service.lock import ServiceLock
 from heavylegs.service.pagecache import ReportCache
-from heavylegs.service.prom import CONTENT_TYPE, ServiceMetrics
+from heavylegs.service.prom import CONTENT_TYPE, PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.settings import Settings
 from heavylegs.sources.polar_routes import routes as polar_routes
@@ -92,7 +92,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, with_headers)
 
 
-def build_app(engine: Engine, settings: Settings, scheduler: Scheduler, metrics: ServiceMetrics, lock: ServiceLock | None = None,
+def build_app(engine: Engine, settings: Settings, scheduler: Scheduler, metrics: PrometheusMetrics, lock: ServiceLock | None = None,
               bind_host: str | None = None, auth: Auth | None = None) -> Starlette:
     conf = settings.cfg.service
     auth = auth if auth is not None else Auth.from_settings(settings)

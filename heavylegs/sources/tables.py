@@ -1,4 +1,4 @@
-"""Tables of the HTTP sources (on heavylegs.store.meta.metadata; ``migrate`` creates them).
+"""Tables of the HTTP sources (on heavylegs.store.tables.metadata; ``migrate`` creates them).
 
 ``source_credentials`` holds what a source needs to authenticate, encrypted
 (Fernet, ``sources.crypto``): the long-lived secret (Garmin's personal API key)
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
 
-from heavylegs.store.meta import IdType, metadata
+from heavylegs.store.tables import IdType, metadata
 
 Double = Float(precision=53)
 

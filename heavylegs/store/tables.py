@@ -1,7 +1,12 @@
-"""Core tables: athletes, original files, activities and where they came from, sources."""
+"""Core tables: athletes, original files, activities and where they came from, sources.
+
+Also the one shared ``metadata`` (and the ``IdType`` key column type) that every
+other area's table module (alerts, metrics, sources, strava) defines its tables on.
+"""
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -10,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
     String,
     Table,
     Text,
@@ -17,7 +23,17 @@ from sqlalchemy import (
     true,
 )
 
-from heavylegs.store.meta import IdType, metadata
+# BIGINT autoincrement keys on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 Double = Float(precision=53)
 

@@ -19,7 +19,7 @@ from heavylegs.settings import Settings
 from heavylegs.sources.base import BackfillReport, Progress, Waiting
 from heavylegs.sources.http import Paused, Waiter
 from heavylegs.strava import records
-from heavylegs.strava.fetch import rules, settle, sport_types
+from heavylegs.strava.records import rules, settle, sport_types
 from heavylegs.strava.tables import strava_activities, strava_backfills
 from heavylegs.strava.tokens import NeedsReauth, mark_needs_reauth
 from ingest.strava.budget import BudgetExhausted

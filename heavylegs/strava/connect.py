@@ -20,9 +20,8 @@ from sqlalchemy import Engine, delete, insert, select, update
 from heavylegs.settings import Settings
 from heavylegs.store.activities import get_or_create_athlete
 from heavylegs.store.tables import sources
-from heavylegs.strava.api import bare_client, credentials
 from heavylegs.strava.tables import strava_oauth_pending
-from heavylegs.strava.tokens import save_tokens
+from heavylegs.strava.tokens import bare_client, credentials, save_tokens
 from ingest.strava.client import StravaError
 from ingest.strava.oauth import authorize_url, missing_scope, redirect_uri
 

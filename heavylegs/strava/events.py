@@ -27,7 +27,7 @@ from heavylegs.settings import Settings
 from heavylegs.store.activities import delete_activity, mark_dirty
 from heavylegs.store.tables import activities, activity_sources, sources
 from heavylegs.strava import records
-from heavylegs.strava.fetch import rules, settle, sport_types
+from heavylegs.strava.records import rules, settle, sport_types
 from heavylegs.strava.tables import strava_activities, strava_events, strava_tokens
 from heavylegs.strava.tokens import NeedsReauth, TokenManager, delete_tokens
 from ingest.strava import mapping

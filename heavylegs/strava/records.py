@@ -3,24 +3,34 @@
 ``plan`` decides, from a summary alone, whether an activity needs its streams:
 a sport we do not track is skipped, one the store already holds (from a watch
 file or the bulk export) is linked to it, and only the rest stay ``listed``
-until ``store_fetched`` records their streams.
+until ``store_fetched`` records their streams. ``settle`` runs the whole
+step for one summary (plan, fetch the streams, store), and
+``apply_retention`` later drops the raw stream JSON.
 """
 from __future__ import annotations
 
 import json
 import time
 import zlib
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
+from heavylegs.settings import Settings
 from heavylegs.store.activities import SourceRef, store_activity
 from heavylegs.store.matching import MatchRules, find_match
-from heavylegs.store.tables import activities
+from heavylegs.store.tables import activities, sources
 from heavylegs.strava.tables import strava_activities
 from ingest.strava import mapping
+from ingest.strava.client import NotFound, StravaClient
 
 DONE = frozenset({"stored", "linked", "skipped", "deleted"})
+
+# What ``plan`` decides from a summary alone; 'listed' means "fetch the streams".
+Plan = Literal["known", "skipped", "linked", "listed"]
+# What ``settle`` did with one summary in the end.
+Outcome = Literal["known", "skipped", "linked", "new", "duplicate", "gone"]
 
 
 def pack(obj: Any) -> bytes:
@@ -56,7 +66,7 @@ def _source_ref(source: Any, strava_id: int) -> SourceRef:
     return SourceRef(kind="strava", ref=str(int(strava_id)), format="strava", source_id=int(source.id))
 
 
-def plan(conn: Connection, source: Any, summary: dict[str, Any], sport_types: list[str], rules: MatchRules, link: bool = True) -> str:
+def plan(conn: Connection, source: Any, summary: dict[str, Any], sport_types: list[str], rules: MatchRules, link: bool = True) -> Plan:
     """Record ``summary`` and say what it needs: 'known', 'skipped', 'linked' or 'listed' (streams to fetch)."""
     sid = int(summary["id"])
     row = get(conn, sid)
@@ -93,3 +103,70 @@ def store_fetched(conn: Connection, source: Any, summary: dict[str, Any], stream
 
 def mark(conn: Connection, strava_id: int, state: str, error: str | None = None) -> None:
     conn.execute(update(strava_activities).where(strava_activities.c.strava_id == int(strava_id)).values(state=state, error=error))
+
+
+def sport_types(settings: Settings) -> list[str]:
+    return [str(s) for s in settings.cfg.strava.sport_types]
+
+
+def rules(settings: Settings) -> MatchRules:
+    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
+
+
+def settle(engine: Engine, source: Any, summary: dict[str, Any], client: StravaClient, sport_types: list[str], rules: MatchRules,
+           cursor: float | None = None, planned: bool = False) -> Outcome:
+    """Plan one summary and fetch its streams if it needs them.
+
+    Returns 'known', 'skipped', 'linked', 'new', 'duplicate' or 'gone'. When
+    ``cursor`` is given, ``sources.cursor`` moves to it in the transaction
+    that records the activity, so a crash never skips or repeats work.
+    ``planned``: the caller already knows the streams are needed (a backfill's
+    listed rows); the plan is then only re-checked when storing.
+    """
+    def advance(conn: Connection) -> None:
+        if cursor is not None:
+            conn.execute(update(sources).where(sources.c.id == source.id).values(cursor=str(int(cursor))))
+
+    if not planned:
+        with engine.begin() as conn:
+            outcome = plan(conn, source, summary, sport_types, rules)
+            if outcome != "listed":
+                advance(conn)
+                return outcome
+    # The streams request runs outside any transaction: no database lock is held over the network.
+    try:
+        streams = client.streams(int(summary["id"]))
+    except NotFound:
+        with engine.begin() as conn:
+            mark(conn, int(summary["id"]), "deleted", "gone from Strava")
+            advance(conn)
+        return "gone"
+    with engine.begin() as conn:
+        if planned:
+            # A file imported since the listing may hold this run now: then only link it.
+            outcome = plan(conn, source, summary, sport_types, rules)
+            if outcome != "listed":
+                advance(conn)
+                return outcome
+        status = store_fetched(conn, source, summary, streams, rules)
+        advance(conn)
+    return "new" if status == "imported" else "duplicate"
+
+
+def apply_retention(engine: Engine, settings: Settings, now: datetime) -> int:
+    """Drop raw stream JSON older than ``strava.raw_retention_days`` (0 = keep forever); returns the blobs dropped.
+
+    Only the raw JSON goes: the stored activity (its own compact streams) and
+    every derived metric stay, and the summary JSON is kept for dedup.
+    """
+    days = float(settings.cfg.strava.raw_retention_days)
+    if days <= 0:
+        return 0
+    cutoff = now.timestamp() - days * 86_400
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(strava_activities)
+            .where(strava_activities.c.streams_z.is_not(None), strava_activities.c.fetched_ts < cutoff)
+            .values(streams_z=None)
+        )
+    return int(done.rowcount or 0)

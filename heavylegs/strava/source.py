@@ -3,7 +3,8 @@
 It lives here, not in ``heavylegs.sources``, because the Strava internals use
 the sources' shared pieces (``base``, ``http``, ``crypto``), so ``sources`` stays
 below ``strava``. This module only adapts them to ``sources.base.Source``
-so the service and the CLI treat Strava like any other kind.
+so the service and the CLI treat Strava like any other kind. ``overview`` is
+what ``heavylegs strava status`` shows.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import webbrowser
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine, Row, func, select
 
 from heavylegs.settings import Settings
 from heavylegs.sources.base import (
@@ -27,13 +28,14 @@ from heavylegs.sources.base import (
 )
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.registry import check_name
+from heavylegs.store.tables import athletes, sources
 from heavylegs.strava import backfill
-from heavylegs.strava.api import NotConfigured, credentials, source_client
 from heavylegs.strava.connect import begin
 from heavylegs.strava.loopback import CallbackServer
 from heavylegs.strava.sync import sync as sync_recent
+from heavylegs.strava.tables import strava_activities, strava_subscription, strava_tokens
 from heavylegs.strava.tokens import NeedsReauth as StravaNeedsReauth
-from heavylegs.strava.tokens import delete_tokens, load_tokens
+from heavylegs.strava.tokens import NotConfigured, credentials, delete_tokens, load_tokens, source_client
 from ingest.strava.client import StravaError
 
 
@@ -120,3 +122,25 @@ def credentials_ok(settings: Settings) -> bool:
         return True
     except NotConfigured:
         return False
+
+
+def overview(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """What ``heavylegs strava status`` shows: each Strava source with its token expiry and stored runs, and the push subscription."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(sources, athletes.c.name.label("athlete"), strava_tokens.c.expires_at, strava_tokens.c.scope)
+            .join(athletes, athletes.c.id == sources.c.athlete_id)
+            .outerjoin(strava_tokens, strava_tokens.c.source_id == sources.c.id)
+            .where(sources.c.kind == "strava")
+        ).all()
+        counts: dict[int, int] = dict(conn.execute(select(strava_activities.c.source_id, func.count()).where(strava_activities.c.state.in_(("stored", "linked")))
+                                   .group_by(strava_activities.c.source_id)).all())
+        sub = conn.execute(select(strava_subscription)).first()
+    out: dict[str, Any] = {"sources": [], "subscription": None}
+    for r in rows:
+        expires = None if r.expires_at is None else datetime.fromtimestamp(r.expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        out["sources"].append({"name": r.name, "athlete": r.athlete, "status": r.status, "enabled": bool(r.enabled), "last_error": r.last_error,
+                               "token_expires": expires, "scope": r.scope, "activities": int(counts.get(r.id, 0))})
+    if sub is not None:
+        out["subscription"] = {"subscription_id": sub.subscription_id, "callback_url": sub.callback_url}
+    return out

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import Engine, delete, insert, select, update
 
 from heavylegs.settings import Settings
-from heavylegs.strava.api import bare_client, credentials
 from heavylegs.strava.tables import strava_subscription
+from heavylegs.strava.tokens import bare_client, credentials
 
 SECRET_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
 MIN_SECRET_CHARS = 32  # a shorter last segment (the old bare path's "strava") is never a secret

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from heavylegs.settings import Settings
 from heavylegs.sources.base import SyncResult
-from heavylegs.strava.fetch import rules, settle, sport_types
+from heavylegs.strava.records import rules, settle, sport_types
 from heavylegs.strava.tokens import NeedsReauth
 from heavylegs.strava.webhooks import process_events
 from ingest.strava import mapping

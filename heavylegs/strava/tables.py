@@ -1,4 +1,4 @@
-"""Strava tables (on heavylegs.store.meta.metadata; ``migrate`` creates them).
+"""Strava tables (on heavylegs.store.tables.metadata; ``migrate`` creates them).
 
 ``strava_activities`` is keyed by Strava's activity id (the natural key) and
 keeps the raw summary and streams JSON, compressed, so derived rows can be
@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from heavylegs.store.meta import IdType, metadata
+from heavylegs.store.tables import IdType, metadata
 
 Double = Float(precision=53)
 

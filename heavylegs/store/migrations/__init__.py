@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Each area keeps its tables next to its code; all share store.meta.metadata.
+# Each area keeps its tables next to its code; all share store.tables.metadata.
 from heavylegs.alerts import tables as alert_tables  # noqa: F401
 from heavylegs.metrics import tables as metric_tables  # noqa: F401
 from heavylegs.sources import tables as source_tables  # noqa: F401
 from heavylegs.store import tables as store_tables  # noqa: F401
-from heavylegs.store.meta import metadata
+from heavylegs.store.tables import metadata
 from heavylegs.strava import tables as strava_tables  # noqa: F401
 
 __all__ = ["BASELINE", "HEAD", "VERSION_TABLE", "Migration", "SchemaError", "metadata", "number"]

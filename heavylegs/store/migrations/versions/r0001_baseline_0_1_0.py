@@ -18,7 +18,7 @@ down_revision: str | None = None
 branch_labels: str | None = None
 depends_on: str | None = None
 
-ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # store.meta.IdType: rowid keys on SQLite
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # store.tables.IdType: rowid keys on SQLite
 DOUBLE = sa.Float(precision=53)
 
 # In the order of creation (a table after those its foreign keys refer to).

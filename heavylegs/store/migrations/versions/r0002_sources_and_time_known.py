@@ -18,7 +18,7 @@ down_revision: str | None = "0001"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # store.meta.IdType: rowid keys on SQLite
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # store.tables.IdType: rowid keys on SQLite
 DOUBLE = sa.Float(precision=53)
 
 
