@@ -114,7 +114,9 @@ def test_cli_import_json_lists_activities_and_set_start(tmp_path: Path) -> None:
     listed = json.loads(run_cli("activities", "--json", env=env).stdout)
     unknown = [a for a in listed if a["time_known"] is False]
     assert len(unknown) == 1
-    assert run_cli("set-start", str(unknown[0]["id"]), "yesterday", env=env).returncode != 0
+    bad = run_cli("set-start", str(unknown[0]["id"]), "yesterday", env=env)
+    assert bad.returncode == 2 and "START" in bad.stderr  # a usage error naming the argument
+    assert run_cli("set-start", "99999", "2024-03-06T06:00:00", env=env).returncode == 1  # no such activity
     res = run_cli("set-start", str(unknown[0]["id"]), "2024-03-06T06:00:00+02:00", "--json", env=env)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["start_utc"] == "2024-03-06T04:00:00Z"

@@ -32,7 +32,11 @@ def set_start_cmd(app: App, activity_id: int, start: str, athlete: str | None, a
     zone = app.settings.athlete_zone(name)
     try:
         start_utc, offset = parse_start(start, zone)
-        zone_name = None if any(c in start[10:] for c in "+-Z") else zone.key
+    except StartError as exc:
+        # A malformed START is a usage error (exit 2), like any other bad argument.
+        raise click.BadParameter(str(exc), param_hint="START") from exc
+    zone_name = None if any(c in start[10:] for c in "+-Z") else zone.key
+    try:
         with app.engine.begin() as conn:
             done = set_start(conn, activity_id, start_utc, offset, zone_name)
     except StartError as exc:
