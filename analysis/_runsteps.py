@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis._util import as_f64, backward_dt, fill_by_time, overlap, weighted_median
+from analysis._util import as_f64, backward_dt, fill_by_time, interval_sums, overlap, weighted_median
 from analysis.gap import EMP_LINEAR, empirical_pace_factor, grade_factor, grade_from_altitude
 from analysis.moving import moving_mask
 
@@ -116,13 +116,18 @@ def flat_weights(s: Steps, frac: np.ndarray, max_abs_grade: float) -> np.ndarray
 
 
 def split_speeds(s: Steps, lo: float, hi: float, split_m: float) -> np.ndarray:
-    """GAP speed of each whole ``split_m`` split from ``lo`` towards ``hi`` (a partial last split is dropped)."""
+    """GAP speed of each whole ``split_m`` split from ``lo`` towards ``hi`` (a partial last split is dropped).
+
+    Each split weighs the steps as ``by_distance`` does; NaN for a split without moving time.
+    """
     n = int(np.floor((hi - lo) / split_m + 1e-9)) if split_m > 0 else 0
-    out = np.full(n, np.nan)
-    for k in range(n):
-        v = gap_speed(s, by_distance(s, lo + k * split_m, lo + (k + 1) * split_m))
-        out[k] = np.nan if v is None else v
-    return out
+    if n < 1:
+        return np.zeros(0)
+    edges = lo + np.arange(n + 1) * split_m
+    gap = interval_sums(s.cum_dist_m, s.dist_m, s.gap_m, edges)
+    secs = interval_sums(s.cum_dist_m, s.dist_m, s.time_s, edges)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(secs > 0, gap / secs, np.nan)
 
 
 def split_speeds_interp(s: Steps, split_m: float) -> np.ndarray:

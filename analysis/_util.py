@@ -60,6 +60,26 @@ def overlap(step_end: np.ndarray, step_len: np.ndarray, lo: float, hi: float) ->
     return np.where(point, 1.0, np.clip(frac, 0.0, 1.0))
 
 
+def interval_sums(step_end: np.ndarray, step_len: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``sum(values * overlap(step_end, step_len, lo, hi))`` for each ``[lo, hi)`` of consecutive ``edges``.
+
+    The same rule as ``overlap`` for steps laid end to end (``step_end`` non-decreasing and each
+    step starting where the previous ended), in one pass: the cumulative sum of ``values`` up to
+    an edge is the whole steps ending before it plus the share of the step it falls in.
+    """
+    n = step_end.shape[0]
+    if n == 0:
+        return np.zeros(max(edges.shape[0] - 1, 0))
+    prefix = np.concatenate([[0.0], np.cumsum(values)])
+    j = np.searchsorted(step_end, edges, side="left")  # steps [0, j) end before the edge
+    k = np.minimum(j, n - 1)
+    length = step_len[k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.clip((edges - (step_end[k] - length)) / length, 0.0, 1.0)
+    partial = np.where((j < n) & (length > 0), values[k] * share, 0.0)
+    return np.diff(prefix[j] + partial)
+
+
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float | None:
     """Median with non-negative weights; equal weights give ``np.median``'s answer.
 

@@ -181,9 +181,11 @@ def run_metrics(
         hr = as_f64(hr_bpm)
         coverage = hr_coverage(t, hr, moving=s.moving, max_gap_s=p.max_gap_s)
         if coverage >= p.decoupling_min_hr_coverage:
-            dec_gap = _decoupling(s, hr, p.decoupling_warmup_s, moving_s, None)
-            dec_flat = _decoupling(s, hr, p.decoupling_warmup_s, moving_s, p)
-            dec_band = [_decoupling(b, hr, p.decoupling_warmup_s, moving_s, None) for b in band]
+            halves = _halves(s, p.decoupling_warmup_s, moving_s)
+            valid = valid_hr(hr)
+            dec_gap = _decoupling(s, hr, valid, halves, None)
+            dec_flat = _decoupling(s, hr, valid, halves, p)
+            dec_band = [_decoupling(b, hr, valid, halves, None) for b in band]
     decoupling = smallest(dec_gap, dec_flat, *dec_band)
     cadence_drop = None
     if cadence_spm is not None:
@@ -238,14 +240,24 @@ def _split_cv(s: Steps, stretch: tuple[float, float], split_m: float) -> float |
     return None
 
 
-def _decoupling(s: Steps, hr: np.ndarray, warmup_s: float, moving_s: float, flat: RunParams | None) -> float | None:
-    """Pa:HR decoupling over all moving steps, or (``flat`` given) over its near-flat steps only."""
+def _halves(s: Steps, warmup_s: float, moving_s: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Step weights of the two halves of the moving time after the warm-up (None: no time after it).
+
+    The band variants of ``s`` share its time axis, so the halves are computed once per run.
+    """
     if moving_s <= warmup_s:
         return None
     mid = 0.5 * (warmup_s + moving_s)
-    valid = valid_hr(hr)
+    return by_time(s, warmup_s, mid), by_time(s, mid, np.inf)
+
+
+def _decoupling(s: Steps, hr: np.ndarray, valid: np.ndarray, halves: tuple[np.ndarray, np.ndarray] | None,
+                flat: RunParams | None) -> float | None:
+    """Pa:HR decoupling over all moving steps, or (``flat`` given) over its near-flat steps only."""
+    if halves is None:
+        return None
     efs = []
-    for frac in (by_time(s, warmup_s, mid), by_time(s, mid, np.inf)):
+    for frac in halves:
         if flat is not None:
             f = flat_weights(s, frac, flat.flat_max_grade)
             if f is None or not _enough(s, f, frac, flat):

@@ -31,6 +31,7 @@ from heavylegs.metrics.anchors import Anchors  # noqa: E402
 from heavylegs.metrics.config import analysis_config  # noqa: E402
 from heavylegs.metrics.recompute import recompute_athlete  # noqa: E402
 from heavylegs.metrics.store import load_entries, stream_batches  # noqa: E402
+from heavylegs.service.jobs import analysis_env  # noqa: E402
 from heavylegs.settings import load_settings  # noqa: E402
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, store_activity  # noqa: E402
 from heavylegs.store.db import make_engine, migrate  # noqa: E402
@@ -101,19 +102,20 @@ def main() -> None:
         aid = get_or_create_athlete(conn, "bench")
         entries = load_entries(conn, aid)
         today = max(e.info.local_date for e in entries)
-    cfg = analysis_config(settings, "bench")
+    analysis = analysis_env(settings)
+    cfg = analysis_config(analysis, "bench")
     anchors = Anchors(60.0, "default", 190.0, "config")
     (batch,) = list(stream_batches(engine, entries[-1:]))
     ref = timed(lambda: [analyse_activity(e.info, s, cfg, anchors) for e, s in batch])[0]
-    results = {"full": timed(lambda: recompute_athlete(engine, settings, aid, today))}
+    results = {"full": timed(lambda: recompute_athlete(engine, analysis, aid, today))}
     day_runs, inc_runs = [], []
     for k in range(1, 6):
-        day_runs.append(timed(lambda k=k: recompute_athlete(engine, settings, aid, today + timedelta(days=2 * k - 1))))
+        day_runs.append(timed(lambda k=k: recompute_athlete(engine, analysis, aid, today + timedelta(days=2 * k - 1))))
         with engine.begin() as conn:
             sha = hashlib.sha256(f"new-{time.time()}-{k}".encode()).hexdigest()
             act = synthetic(today + timedelta(days=2 * k), np.random.default_rng(k), "running", 45, args.step_s)
             store_activity(conn, aid, act, SourceRef("file", f"new-{k}.fit", sha, "fit"))
-        inc_runs.append(timed(lambda k=k: recompute_athlete(engine, settings, aid, today + timedelta(days=2 * k))))
+        inc_runs.append(timed(lambda k=k: recompute_athlete(engine, analysis, aid, today + timedelta(days=2 * k))))
     results["day"] = median_of(day_runs)
     results["incremental"] = median_of(inc_runs)
     print(f"reference (analyse one run from its streams): {ref * 1000:.1f} ms")

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from sqlalchemy import Engine, select
 from heavylegs.import_report import FileOutcome, ImportReport
 from heavylegs.import_worker import Decoded, decode_job, ready
 from heavylegs.importer_window import WINDOW_BYTES, Window, in_process
-from heavylegs.settings import Settings
+from heavylegs.settings_schema import DedupSection, ImportSection
+from heavylegs.settings_views import Athletes
 from heavylegs.store.activities import SourceRef, add_source, apply_hints, get_or_create_athlete, store_activity
 from heavylegs.store.db import read
 from heavylegs.store.matching import MatchRules
@@ -40,6 +42,20 @@ IN_PROCESS_FIRST = 4  # small batches (a service scan) never pay for a process p
 POOL_MIN_FILES = 32
 
 
+@dataclass(frozen=True)
+class ImportEnv:
+    """What an import reads: ``[import]`` (limits, window, workers), ``[dedup]`` and each athlete's zone."""
+
+    limits: ImportSection
+    dedup: DedupSection
+    athletes: Athletes
+
+    @property
+    def rules(self) -> MatchRules:
+        """When two activities are the same run (``[dedup]``)."""
+        return MatchRules.from_settings(self.dedup.model_dump())
+
+
 class _Known:
     """What the store already holds, loaded once so a re-import touches no decoder."""
 
@@ -55,14 +71,14 @@ class _Known:
 
 
 class Importer:
-    def __init__(self, engine: Engine, settings: Settings, athlete: str, source_id: int | None = None, workers: int | None = None) -> None:
+    def __init__(self, engine: Engine, env: ImportEnv, athlete: str, source_id: int | None = None, workers: int | None = None) -> None:
         self.engine = engine
-        self.limits = Limits.from_mapping(settings.cfg.import_.model_dump())
-        self.window_limit = max(int(settings.cfg.import_.window_bytes or WINDOW_BYTES), self.limits.max_file_bytes)
-        self.rules = MatchRules.from_settings(settings.cfg.dedup.model_dump())
-        self.default_tz = settings.import_zone(athlete)
+        self.limits = Limits.from_mapping(env.limits.model_dump())
+        self.window_limit = max(int(env.limits.window_bytes or WINDOW_BYTES), self.limits.max_file_bytes)
+        self.rules = env.rules
+        self.default_tz = env.athletes.zone_name(athlete)
         self.source_id = source_id
-        configured = settings.cfg.import_.workers
+        configured = env.limits.workers
         self.workers = workers if workers is not None else (configured or os.cpu_count() or 1)
         with engine.begin() as conn:
             self.athlete_id = get_or_create_athlete(conn, athlete)
@@ -227,7 +243,7 @@ class Importer:
 
 def import_paths(
     engine: Engine,
-    settings: Settings,
+    env: ImportEnv,
     paths: Sequence[Path | str],
     *,
     athlete: str,
@@ -236,7 +252,7 @@ def import_paths(
     workers: int | None = None,
 ) -> ImportReport:
     """Import every activity file under ``paths`` for ``athlete``; see ImportReport."""
-    importer = Importer(engine, settings, athlete, source_id, workers)
+    importer = Importer(engine, env, athlete, source_id, workers)
     limits = importer.limits
     items, total = _counted(iter_items(list(paths), limits))
     importer.batch_size = total

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from heavylegs.metrics.tables import activity_metrics
-from heavylegs.settings import Settings
+from heavylegs.settings_views import Athletes
 from heavylegs.store.activities import SourceRef, delete_activity, mark_dirty, replace_legs, summary_values
 from heavylegs.store.raw import load_raw, record_outcome
 from heavylegs.store.start import keep_user_start
@@ -51,11 +51,11 @@ def _family(conn: Connection, activity_id: int) -> list[int]:
     return [activity_id, *(int(i) for i in legs)]
 
 
-def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
+def rebuild_all(engine: Engine, athlete_zones: Athletes) -> dict[str, Any]:
     with engine.connect() as conn:
         shas = [r[0] for r in conn.execute(select(raw_files.c.sha256))]
-        # The same zone rule as the import (Settings.import_zone), per owning athlete.
-        zones = {int(i): settings.import_zone(str(n)) for i, n in conn.execute(select(athletes.c.id, athletes.c.name))}
+        # The same zone rule as the import (Athletes.zone_name), per owning athlete.
+        zones = {int(i): athlete_zones.zone_name(str(n)) for i, n in conn.execute(select(athletes.c.id, athletes.c.name))}
     rebuilt, failed, removed = 0, [], []
     for sha in shas:
         with engine.begin() as conn:
@@ -63,7 +63,7 @@ def rebuild_all(engine: Engine, settings: Settings) -> dict[str, Any]:
             owners = conn.execute(select(activities).where(activities.c.primary_sha256 == sha, activities.c.parent_id.is_(None))).all()
             if data is None or not owners:
                 continue
-            default_tz = zones.get(int(owners[0].athlete_id), settings.cfg.import_.default_timezone)
+            default_tz = zones.get(int(owners[0].athlete_id), athlete_zones.default_timezone)
             status, payload = decode_safely(data, None, {}, default_tz)
             if status == "skipped":
                 # Stored by an earlier version, but not an activity by today's rules (junk bytes).

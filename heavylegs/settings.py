@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 from config import DEFAULT_TOML
 from heavylegs.settings_errors import ConfigError, describe_errors
 from heavylegs.settings_schema import CHANNEL_KINDS, RENAMED_KEYS, AthleteSection, ConfigFile
+from heavylegs.settings_views import Athletes, Secrets, StoreKey
 
 __all__ = ["ConfigError", "Settings", "load_settings", "apply_renames"]
 
@@ -149,62 +150,41 @@ class Settings:
     def __post_init__(self) -> None:
         self.cfg = validate(self.data, str(self.config_path or ""))
 
-    # ---- typed helpers every component shares --------------------------------
+    # ---- the views components take (heavylegs.settings_views) ---------------
+    @functools.cached_property
+    def athletes(self) -> Athletes:
+        return Athletes(self.cfg.athlete, self.cfg.athletes, self.cfg.import_.default_timezone)
+
+    @functools.cached_property
+    def secrets(self) -> Secrets:
+        return Secrets(self.env)
+
+    @property
+    def store_key(self) -> StoreKey:
+        return StoreKey(self.data_dir, self.secret_key)
+
+    # Shorthands of the views, for the wiring code (CLI, service) that holds a Settings.
     def athlete_cfg(self, name: str) -> AthleteSection:
-        """``[athlete]`` with ``[athletes.<name>]`` applied, typed."""
-        over = self.cfg.athletes.get(name)
-        if over is None:
-            return self.cfg.athlete
-        return self.cfg.athlete.model_copy(update=over.model_dump(exclude_none=True))
+        return self.athletes.cfg(name)
 
     def import_zone(self, name: str) -> str:
-        """The athlete's time zone name, the ONE rule for every use of an athlete's zone.
-
-        ``timezone`` of ``[athletes.<name>]``, else of ``[athlete]``, else
-        ``import.default_timezone``. The importer and ``rebuild`` give it to files
-        with no UTC offset and no GPS; ``athlete_zone``/``athlete_today`` use it for
-        the athlete's local date, quiet hours and the digest.
-        """
-        return self.athlete_cfg(name).timezone or self.cfg.import_.default_timezone
+        return self.athletes.zone_name(name)
 
     def athlete_zone(self, name: str) -> ZoneInfo:
-        """The athlete's time zone (see ``import_zone``); names were checked at load."""
-        return ZoneInfo(self.import_zone(name))
+        return self.athletes.zone(name)
 
     def athlete_today(self, name: str, now: datetime | None = None) -> date:
-        """The athlete's current local date: ``now`` (aware; default the clock) in their zone."""
-        zone = self.athlete_zone(name)
-        return (now or datetime.now(zone)).astimezone(zone).date()
+        return self.athletes.today(name, now)
 
     def configured_zones(self) -> list[str]:
-        """Every athlete's zone name, the default athlete's first, without repeats."""
-        zones = [self.import_zone(self.default_athlete)]
-        for name in sorted(self.cfg.athletes):
-            if self.import_zone(name) not in zones:
-                zones.append(self.import_zone(name))
-        return zones
+        return self.athletes.zones()
 
     @property
     def default_athlete(self) -> str:
         return self.cfg.athlete.default
 
     def secret(self, section: Mapping[str, Any] | BaseModel, key: str) -> str:
-        """A secret from ``key``, ``key_file`` or ``key_env`` (an env var name) of a config table or typed section."""
-        if isinstance(section, BaseModel):
-            section = section.model_dump(by_alias=True)
-        direct = section.get(key)
-        if direct:
-            return str(direct)
-        path = section.get(f"{key}_file")
-        if path:
-            try:
-                return Path(path).expanduser().read_text().strip()
-            except OSError as exc:
-                raise ConfigError(f"cannot read {key}_file {path}: {exc.strerror}") from exc
-        var = section.get(f"{key}_env")
-        if var:
-            return self.env.get(str(var), "")
-        return ""
+        return self.secrets.read(section, key)
 
     @property
     def secret_key(self) -> str | None:

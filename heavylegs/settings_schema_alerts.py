@@ -28,7 +28,7 @@ class RuleSection(Section):
 
 class LoadSpikeRule(RuleSection):
     warning: float = Field(1.5, description="Load ratio at or above which a load spike is a warning.")
-    caution: float = Field(1.3, description="Load ratio at or above which a load spike is a caution.")
+    caution: float = Field(1.28, description="Load ratio at or above which a load spike is a caution.")
     urgent: float = Field(2.0, description="Load ratio at or above which the alert is urgent (sent even during quiet hours); 0 = never urgent.")
     min_history_days: int = Field(42, description="Days of history needed before the load ratio is judged.")
     ratio: Literal["weekly", "ewma"] = Field("weekly", description="Load ratio: 7-day sum / mean of the four 7-day sums before (weekly) or EWMA 7/28 (ewma).")

@@ -75,6 +75,7 @@ def import_and_check(folder: Path, data_dir: Path, end: date) -> list[dict[str, 
     from heavylegs.alerts.engine import check
     from heavylegs.alerts.query import list_alerts
     from heavylegs.cli import main
+    from heavylegs.service.jobs import alerts_context
     from heavylegs.settings import load_settings
     from heavylegs.store.db import make_engine
 
@@ -90,7 +91,7 @@ def import_and_check(folder: Path, data_dir: Path, end: date) -> list[dict[str, 
     settings = load_settings(data_dir=data_dir, db=db, environ={})
     engine = make_engine(db)
     try:
-        check(engine, settings, datetime.combine(end + timedelta(days=1), time(12, 0), tzinfo=timezone.utc))
+        check(engine, alerts_context(settings), datetime.combine(end + timedelta(days=1), time(12, 0), tzinfo=timezone.utc))
         rows = list_alerts(engine, limit=100_000)
     finally:
         engine.dispose()

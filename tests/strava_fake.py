@@ -419,7 +419,7 @@ def seed_connection(engine: Any, settings: Any, fake: StravaFake, *, athlete: st
         athlete_id = get_or_create_athlete(conn, athlete)
         sid = conn.execute(insert(sources).values(athlete_id=athlete_id, name=name, kind="strava", config_json="{}", enabled=True,
                                                   status="ok", cursor=None if cursor is None else str(cursor), created_ts=time.time())).inserted_primary_key[0]
-        save_tokens(conn, settings, int(sid), tokens, scope="read,activity:read_all")
+        save_tokens(conn, settings.store_key, int(sid), tokens, scope="read,activity:read_all")
         return conn.execute(select(sources).where(sources.c.id == sid)).first()
 
 

@@ -12,6 +12,7 @@ from heavylegs.alerts.delivery import deliver_due, send_test
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.alerts.transports.registry import build_channels
+from heavylegs.service.jobs import alerts_context, channel_env
 from heavylegs.settings import ConfigError, Settings, load_settings
 from tests.alerts_support import (
     NOW,
@@ -27,13 +28,13 @@ from tests.receivers import WebhookReceiver
 
 def test_default_file_channel_writes_json_lines_and_console(lite: tuple[Engine, Settings], capsys: pytest.CaptureFixture[str]) -> None:
     engine, settings = lite
-    [chan] = build_channels(settings)
+    [chan] = build_channels(channel_env(settings))
     assert (chan.name, chan.kind) == ("local", "file")
     me = add_athlete(engine)
     add_days(engine, me, [50.0] * 8)
     s = only_rule(settings, "no_rest")
-    check(engine, s, NOW)
-    assert deliver_due(engine, s, NOW).delivered == 1
+    check(engine, alerts_context(s), NOW)
+    assert deliver_due(engine, alerts_context(s), NOW).delivered == 1
     lines = (settings.data_dir / "alerts.jsonl").read_text().splitlines()
     [record] = [json.loads(line) for line in lines]
     assert record["rule"] == "no_rest" and record["schema"] == "heavylegs.alert.v1"
@@ -46,7 +47,7 @@ def test_apprise_channel_posts_to_a_loopback_json_endpoint(lite: tuple[Engine, S
     with WebhookReceiver() as hook:
         url = hook.url.replace("http://", "json://")
         s = with_channels(settings, {"name": "phone", "kind": "apprise", "url": url})
-        ident, summary = send_test(engine, s, NOW)
+        ident, summary = send_test(engine, alerts_context(s), NOW)
         assert summary.delivered == 1
         [got] = hook.received
         assert "TEST" in got.json["title"] and ident in got.json["message"]
@@ -55,9 +56,9 @@ def test_apprise_channel_posts_to_a_loopback_json_endpoint(lite: tuple[Engine, S
 def test_apprise_unknown_url_is_permanent_and_not_echoed(lite: tuple[Engine, Settings]) -> None:
     engine, settings = lite
     s = with_channels(settings, {"name": "phone", "kind": "apprise", "url": "nosuchscheme://user:pa55word@host"})
-    _, summary = send_test(engine, s, NOW)
+    _, summary = send_test(engine, alerts_context(s), NOW)
     assert summary.failed == 1
-    [chan] = channel_status(engine, s)
+    [chan] = channel_status(engine, channel_env(s))
     assert chan["permanent_error"] and "pa55word" not in chan["permanent_error"]
 
 
@@ -70,7 +71,7 @@ def test_apprise_unknown_url_is_permanent_and_not_echoed(lite: tuple[Engine, Set
 def test_bad_channel_config_is_a_clear_error(tmp_path: Path, conf: dict, message: str) -> None:
     settings = load_settings(data_dir=tmp_path, environ={})
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        build_channels(with_channels(settings, conf))
+        build_channels(channel_env(with_channels(settings, conf)))
 
 
 def test_backfilled_year_sends_one_summary_plus_recent(engine: Engine, settings: Settings) -> None:
@@ -84,10 +85,10 @@ def test_backfilled_year_sends_one_summary_plus_recent(engine: Engine, settings:
     recent = add_run(engine, me, TODAY - timedelta(days=1), fade_pct=9.0)
     with WebhookReceiver() as hook:
         s = with_channels(settings, {"name": "hook", "kind": "webhook", "url": hook.url}, {"name": "local", "kind": "file", "console": False})
-        first = check(engine, s, NOW)
+        first = check(engine, alerts_context(s), NOW)
         assert first.suppressed >= len(old_runs) + 6  # every old late fade and every old spike
         assert first.summaries == 1
-        assert deliver_due(engine, s, NOW).pending == 0
+        assert deliver_due(engine, alerts_context(s), NOW).pending == 0
         sent = [r.json for r in hook.received]
         summaries = [a for a in sent if a["rule"] == "history_summary"]
         individual = [a for a in sent if a["rule"] != "history_summary"]
@@ -100,8 +101,8 @@ def test_backfilled_year_sends_one_summary_plus_recent(engine: Engine, settings:
         file_lines = (settings.data_dir / "alerts.jsonl").read_text().splitlines()
         assert len(file_lines) == len(sent)
         # Checking again (the service does this every minute) adds nothing.
-        again = check(engine, s, NOW + timedelta(minutes=1))
+        again = check(engine, alerts_context(s), NOW + timedelta(minutes=1))
         assert (again.queued, again.suppressed, again.summaries) == (0, 0, 0)
-        assert deliver_due(engine, s, NOW + timedelta(minutes=1)).attempted == 0
+        assert deliver_due(engine, alerts_context(s), NOW + timedelta(minutes=1)).attempted == 0
     states = [a["state"] for a in list_alerts(engine)]
     assert states.count("suppressed") == first.suppressed

@@ -9,6 +9,7 @@ from heavylegs.alerts.advice import advice_for
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.episodes import when
 from heavylegs.alerts.query import list_alerts
+from heavylegs.service.jobs import alerts_context
 from heavylegs.settings import Settings
 from tests.alerts_support import NOW, add_athlete, add_days, only_rule
 from tests.test_alerts_rules import _alerts, _check_daily
@@ -46,7 +47,7 @@ def test_gentle_comeback_stays_quiet(engine: Engine, settings: Settings) -> None
     me = add_athlete(engine)
     gentle = [0.0, 30.0, 0.0, 30.0, 0.0, 30.0, 0.0] * 8  # three short runs a week
     add_days(engine, me, _break_history(gentle[1:]))
-    check(engine, only_rule(settings, "comeback", "load_spike", "no_rest", "monotony"), NOW)
+    check(engine, alerts_context(only_rule(settings, "comeback", "load_spike", "no_rest", "monotony")), NOW)
     assert list_alerts(engine) == []
 
 

@@ -12,6 +12,7 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.model import alert_id
 from heavylegs.alerts.query import list_alerts
 from heavylegs.service import jobs
+from heavylegs.service.jobs import alerts_context
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.settings import ConfigError, Settings
 from tests.alerts_support import NOW, TODAY, add_athlete, add_days, add_run, only_rule, with_channels
@@ -38,9 +39,9 @@ def test_digest_is_queued_once_a_day_and_reaches_smtp_and_webhook(engine: Engine
                  {"name": "hook", "kind": "webhook", "url": hook.url, "secret": SECRET})
         s = only_rule(with_channels(settings, *chans, digest_time="07:30"), "late_fade").with_overrides(LJ)
         _history(engine)
-        assert check(engine, s, NOW - timedelta(hours=1)).queued == 1  # the late_fade on today's run
+        assert check(engine, alerts_context(s), NOW - timedelta(hours=1)).queued == 1  # the late_fade on today's run
 
-        first = send_digest(engine, s, NOW)
+        first = send_digest(engine, alerts_context(s), NOW)
         assert (first.athletes, first.queued, first.known, first.delivered, first.pending) == (1, 1, 0, 2, 0)
         ident = alert_id("me", "digest", TODAY.isoformat())
         [got] = hook.received
@@ -64,14 +65,14 @@ def test_digest_is_queued_once_a_day_and_reaches_smtp_and_webhook(engine: Engine
         assert any(part.get_content_type() == "image/png" for part in mail.walk())
 
         # Again the same local day (a restart, a second cron): nothing new anywhere.
-        again = send_digest(engine, s, NOW + timedelta(hours=3))
+        again = send_digest(engine, alerts_context(s), NOW + timedelta(hours=3))
         assert (again.queued, again.known, again.delivered) == (0, 1, 0)
         assert len(smtp.messages) == 1 and len(hook.received) == 1
         assert [a["id"] for a in list_alerts(engine) if a["rule"] == "digest"] == [ident]
 
         # The next local day has its own digest, once its digest_time has come (00:30 there is too early).
-        assert send_digest(engine, s, NOW + timedelta(hours=10, minutes=30)).not_due == 1
-        tomorrow = send_digest(engine, s, NOW + timedelta(hours=20))
+        assert send_digest(engine, alerts_context(s), NOW + timedelta(hours=10, minutes=30)).not_due == 1
+        tomorrow = send_digest(engine, alerts_context(s), NOW + timedelta(hours=20))
         assert tomorrow.queued == 1 and hook.unique_ids()[-1] == alert_id("me", "digest", (TODAY + timedelta(days=1)).isoformat())
 
 
@@ -79,14 +80,14 @@ def test_digest_waits_for_its_time_skips_athletes_without_data_and_respects_quie
     s = with_channels(settings, {"name": "log", "kind": "file", "console": False}, digest_time="15:00").with_overrides(LJ)
     _history(engine)
     add_athlete(engine, "newbie")  # no data at all
-    early = send_digest(engine, s, NOW)  # 14:00 in Ljubljana
+    early = send_digest(engine, alerts_context(s), NOW)  # 14:00 in Ljubljana
     assert (early.athletes, early.not_due, early.queued) == (2, 2, 0) and list_alerts(engine) == []
     quiet = s.with_overrides({"alerts.quiet_hours": "15:00-16:00"})
-    due = send_digest(engine, quiet, NOW + timedelta(hours=1))  # 15:00: due, but quiet
+    due = send_digest(engine, alerts_context(quiet), NOW + timedelta(hours=1))  # 15:00: due, but quiet
     assert (due.queued, due.skipped, due.delivered, due.deferred, due.pending) == (1, 1, 0, 1, 1)
-    later = send_digest(engine, quiet, NOW + timedelta(hours=2))  # the window is over: the known digest goes out
+    later = send_digest(engine, alerts_context(quiet), NOW + timedelta(hours=2))  # the window is over: the known digest goes out
     assert (later.queued, later.known, later.skipped, later.delivered, later.pending) == (0, 1, 1, 1, 0)
-    assert send_digest(engine, settings, NOW).athletes == 0  # digest_time empty: the digest is off
+    assert send_digest(engine, alerts_context(settings), NOW).athletes == 0  # digest_time empty: the digest is off
 
 
 def test_digest_job_and_schedule_through_the_service(engine: Engine, settings: Settings) -> None:

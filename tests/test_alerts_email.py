@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from heavylegs.alerts.delivery import deliver_due
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import channel_status, list_alerts
+from heavylegs.service.jobs import alerts_context, channel_env
 from heavylegs.settings import Settings
 from tests.alerts_support import (
     NOW,
@@ -43,14 +44,14 @@ def _settings(settings: Settings, port: int, **extra: object) -> Settings:
 def _queue(engine: Engine, settings: Settings) -> str:
     me = add_athlete(engine)
     add_days(engine, me, [50.0] * 42 + [200.0])  # a spike today (500 / 350 = 1.43): one caution alert
-    assert check(engine, settings, NOW).queued == 1
+    assert check(engine, alerts_context(settings), NOW).queued == 1
     return str(list_alerts(engine)[0]["id"])
 
 
 def test_email_is_multipart_with_inline_chart(engine: Engine, settings: Settings, smtp: SmtpReceiver) -> None:
     s = _settings(settings, smtp.port, chart=True)
     ident = _queue(engine, s)
-    assert deliver_due(engine, s, NOW).delivered == 1
+    assert deliver_due(engine, alerts_context(s), NOW).delivered == 1
     [msg] = smtp.messages
     assert smtp.envelopes == [("alerts@legs.example", ["runner@example.org"])]
     assert msg["Message-ID"] == f"<heavylegs-alert-{ident}@legs.example>"
@@ -77,10 +78,10 @@ def test_temporary_refusal_then_accepted(engine: Engine, settings: Settings, smt
     s = _settings(settings, smtp.port)
     ident = _queue(engine, s)
     smtp.fail_next(1, "451 4.3.0 Mailbox busy, try later")
-    first = deliver_due(engine, s, NOW)
+    first = deliver_due(engine, alerts_context(s), NOW)
     assert (first.retrying, smtp.refused, smtp.messages) == (1, 1, [])
     assert "SMTP 451" in list_alerts(engine)[0]["deliveries"][0]["last_error"]
-    assert deliver_due(engine, s, NOW + timedelta(seconds=5)).delivered == 1
+    assert deliver_due(engine, alerts_context(s), NOW + timedelta(seconds=5)).delivered == 1
     assert smtp.alert_ids() == [ident]
     # chart = false: plain alternatives, no related image part.
     assert [p.get_content_type() for p in smtp.messages[0].get_payload()] == ["text/plain", "text/html"]
@@ -91,11 +92,11 @@ def test_550_is_permanent(lite: tuple[Engine, Settings], smtp: SmtpReceiver) -> 
     s = _settings(settings, smtp.port)
     _queue(engine, s)
     smtp.fail_next(1, "550 5.1.1 No such mailbox")
-    summary = deliver_due(engine, s, NOW)
+    summary = deliver_due(engine, alerts_context(s), NOW)
     assert (summary.failed, summary.pending) == (1, 0)
-    [chan] = channel_status(engine, s)
+    [chan] = channel_status(engine, channel_env(s))
     assert "SMTP 550" in chan["permanent_error"]
-    assert deliver_due(engine, s, NOW + timedelta(hours=1), force=True).attempted == 0
+    assert deliver_due(engine, alerts_context(s), NOW + timedelta(hours=1), force=True).attempted == 0
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -107,11 +108,11 @@ def test_smtp_auth(lite: tuple[Engine, Settings], password: str, delivered: bool
         plain = _settings(settings, server.port, username="runner", password_env="SMTP_PW").with_overrides({"smtp.allow_plaintext_auth": True})
         s = dataclasses.replace(plain, env={"SMTP_PW": password})
         _queue(engine, s)
-        summary = deliver_due(engine, s, NOW)
+        summary = deliver_due(engine, alerts_context(s), NOW)
         assert summary.delivered == (1 if delivered else 0)
         assert len(server.messages) == (1 if delivered else 0)
         if not delivered:
-            [chan] = channel_status(engine, s)
+            [chan] = channel_status(engine, channel_env(s))
             assert "SMTP 535" in chan["permanent_error"] and password not in chan["permanent_error"]
 
 
@@ -119,6 +120,6 @@ def test_server_down_is_retried(lite: tuple[Engine, Settings]) -> None:
     engine, settings = lite
     s = _settings(settings, free_port())
     _queue(engine, s)
-    summary = deliver_due(engine, s, NOW)
+    summary = deliver_due(engine, alerts_context(s), NOW)
     assert (summary.retrying, summary.pending) == (1, 1)
     assert "cannot send through 127.0.0.1" in list_alerts(engine)[0]["deliveries"][0]["last_error"]

@@ -13,6 +13,7 @@ from heavylegs.alerts.query import list_alerts
 from heavylegs.alerts.quiet import parse_quiet
 from heavylegs.alerts.rules import load_spike
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries
+from heavylegs.service.jobs import alerts_context
 from heavylegs.settings import ConfigError, Settings
 from tests.alerts_support import NOW, add_athlete, add_days, daily_rows, only_rule, with_channels
 from tests.receivers import WebhookReceiver
@@ -78,11 +79,11 @@ def test_quiet_hours_defer_caution_but_not_urgent(engine: Engine, settings: Sett
         add_days(engine, add_athlete(engine, "me"), [50.0] * 42 + [200.0])  # caution (7-day sum 500 / 350)
         add_days(engine, add_athlete(engine, "you"), [50.0] * 42 + [600.0])  # urgent
         night = NOW - timedelta(hours=4)  # 04:00 in New York
-        assert check(engine, s, night).queued == 2
+        assert check(engine, alerts_context(s), night).queued == 2
         by_sev = {a["severity"]: a["id"] for a in list_alerts(engine)}
         assert set(by_sev) == {"caution", "urgent"}
 
-        first = deliver_due(engine, s, night)
+        first = deliver_due(engine, alerts_context(s), night)
         assert (first.delivered, first.deferred, first.attempted) == (1, 1, 1)
         assert hook.unique_ids() == [by_sev["urgent"]] and hook.received[0].signature_ok
         end = datetime(2024, 6, 30, 13, tzinfo=timezone.utc)  # 09:00 in New York
@@ -92,16 +93,16 @@ def test_quiet_hours_defer_caution_but_not_urgent(engine: Engine, settings: Sett
         assert (row.status, row.attempts, row.next_attempt_ts) == ("pending", 0, end.timestamp())
 
         # The explicit flush (force) ignores backoff but still respects quiet hours; quiet=False does not.
-        assert deliver_due(engine, s, night + timedelta(hours=1), force=True).deferred == 1
-        assert deliver_due(engine, s, end - timedelta(seconds=1)).attempted == 0
+        assert deliver_due(engine, alerts_context(s), night + timedelta(hours=1), force=True).deferred == 1
+        assert deliver_due(engine, alerts_context(s), end - timedelta(seconds=1)).attempted == 0
 
         # 5 h after queueing with retry_max_age_h = 1: the quiet time does not count, so a failure retries.
         hook.fail_next(1, status=503)
-        at_end = deliver_due(engine, s, end)
+        at_end = deliver_due(engine, alerts_context(s), end)
         assert (at_end.retrying, at_end.failed, at_end.deferred) == (1, 0, 0)
         # Two awake hours later the max age is used up.
         hook.fail_next(1, status=503)
-        late = deliver_due(engine, s, end + timedelta(hours=2))
+        late = deliver_due(engine, alerts_context(s), end + timedelta(hours=2))
         assert late.failed == 1
         [caution] = [a for a in list_alerts(engine) if a["severity"] == "caution"]
         assert "not counting quiet hours" in caution["deliveries"][0]["last_error"]
@@ -111,8 +112,8 @@ def test_quiet_hours_defer_caution_but_not_urgent(engine: Engine, settings: Sett
 def test_flush_with_quiet_off_sends_during_quiet_hours(engine: Engine, settings: Settings) -> None:
     s = only_rule(with_channels(settings, {"name": "log", "kind": "file", "console": False}, quiet_hours="00:00-23:59"), "load_spike")
     add_days(engine, add_athlete(engine), [50.0] * 42 + [200.0])
-    check(engine, s, NOW)
-    assert deliver_due(engine, s, NOW, force=True).deferred == 1
-    sent = deliver_due(engine, s, NOW, force=True, quiet=False)
+    check(engine, alerts_context(s), NOW)
+    assert deliver_due(engine, alerts_context(s), NOW, force=True).deferred == 1
+    sent = deliver_due(engine, alerts_context(s), NOW, force=True, quiet=False)
     assert (sent.delivered, sent.deferred, sent.pending) == (1, 0, 0)
     assert (settings.data_dir / "alerts.jsonl").read_text().count('"load_spike"') == 1

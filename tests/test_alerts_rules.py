@@ -12,6 +12,7 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import list_alerts
 from heavylegs.alerts.tables import alerts
 from heavylegs.metrics.tables import daily_metrics
+from heavylegs.service.jobs import alerts_context
 from heavylegs.settings import Settings
 from tests.alerts_support import (
     NOW,
@@ -34,7 +35,7 @@ def _check_daily(engine: Engine, s: Settings, first: date, last: date) -> None:
     """One check per day at noon, as the service would run them."""
     d = first
     while d <= last:
-        check(engine, s, NOW - (TODAY - d))
+        check(engine, alerts_context(s), NOW - (TODAY - d))
         d += timedelta(days=1)
 
 
@@ -62,20 +63,20 @@ def test_load_spike_is_one_episode_that_escalates(engine: Engine, settings: Sett
     day = lambda i: rows[i]["date"]  # noqa: E731
     _check_daily(engine, s, day(45), day(len(loads) - 1))
     found = _alerts(engine, "load_spike")
-    # By hand: day 54 = 470 / 350 = 1.34 (and 470 > 1.05 x the 8-week peak 350): caution. The ratio then
+    # By hand: day 53 = 450 / 350 = 1.286 >= caution 1.28 (and 450 > 1.05 x the 8-week peak 350): caution. The ratio then
     # dips to 1.42 and climbs: day 60 = 565 / 375 = 1.507, the warning. Day 72 is 550 / 483.75 = 1.14; from
     # day 73 (500 / 496.25 = 1.01) it stays below 1.1, and seven such days close the episode. One episode,
     # two alerts, never the same level twice.
     assert [(a["date"], a["severity"], a["state"]) for a in found] == [
-        (day(54).isoformat(), "caution", "queued"), (day(60).isoformat(), "warning", "queued")]
+        (day(53).isoformat(), "caution", "queued"), (day(60).isoformat(), "warning", "queued")]
     first, second = found
-    assert first["metrics"] == {"ratio": 1.34, "load_7d": 470, "weekly_avg_4w": 350, "peak_7d_8w": 350,
+    assert first["metrics"] == {"ratio": 1.29, "load_7d": 450, "weekly_avg_4w": 350, "peak_7d_8w": 350,
                                 "method": "sum of the last 7 days / mean of the four 7-day sums before them"}
     # The sentence shows exactly the numbers of the metrics.
-    assert "was 470, 34% above your average week over the 4 weeks before (350; ratio 1.34)" in first["message"]
+    assert "was 450, 29% above your average week over the 4 weeks before (350; ratio 1.29)" in first["message"]
     assert "not a chance of injury" in first["message"] and "probab" not in first["message"].lower()
-    assert second["metrics"]["ratio"] == 1.51 and second["metrics"]["episode_start"] == day(54).isoformat()
-    assert f"kept rising since {day(54).isoformat()} (6 days ago)" in second["message"]
+    assert second["metrics"]["ratio"] == 1.51 and second["metrics"]["episode_start"] == day(53).isoformat()
+    assert f"kept rising since {day(53).isoformat()}." in second["message"]
     assert not any("physiotherapist" in a for a in first["advice"])  # no doctor paragraph for a load caution
     assert [(d["channel"], d["status"]) for d in first["deliveries"]] == [("local", "pending")]
 
@@ -83,7 +84,7 @@ def test_load_spike_is_one_episode_that_escalates(engine: Engine, settings: Sett
 def test_an_episode_first_seen_late_sends_only_its_latest_alert(engine: Engine, settings: Settings) -> None:
     me = add_athlete(engine)
     add_days(engine, me, [50.0] * 49 + [70.0] * 7 + [85.0] * 7)
-    summary = check(engine, only_rule(settings, "load_spike"), NOW)
+    summary = check(engine, alerts_context(only_rule(settings, "load_spike")), NOW)
     found = _alerts(engine, "load_spike")
     assert [(a["severity"], a["state"]) for a in found] == [("caution", "superseded"), ("warning", "queued")]
     assert summary.queued == 1 and found[0]["deliveries"] == []
@@ -96,10 +97,10 @@ def test_an_ordinary_week_with_a_long_sunday_run_raises_nothing(engine: Engine, 
     rows = add_days(engine, me, week * 12)
     # The EWMA 7/28 ratio swings with the rhythm and crosses the caution line on the Sundays...
     assert max(r["acwr_ewma"] for r in rows[28:]) >= 1.3
-    check(engine, only_rule(settings, "load_spike", "monotony", "no_rest"), NOW)
+    check(engine, alerts_context(only_rule(settings, "load_spike", "monotony", "no_rest")), NOW)
     assert _alerts(engine, "load_spike") == []  # ...the weekly sums do not move
     ewma = only_rule(settings, "load_spike").with_overrides({"alerts.rules.load_spike.ratio": "ewma"})
-    check(engine, ewma, NOW)  # the old ratio is still there, for comparison
+    check(engine, alerts_context(ewma), NOW)  # the old ratio is still there, for comparison
     assert _alerts(engine, "load_spike") and _alerts(engine, "load_spike")[0]["metrics"]["method"] == "EWMA 7/28 (Williams 2017)"
 
 
@@ -109,12 +110,12 @@ def test_monotony_and_no_rest_episodes(engine: Engine, settings: Settings) -> No
     rows = add_days(engine, me, loads)
     # Every full week here has mean/SD >= 2, even the ones holding the rest day.
     assert all(r["monotony"] >= 2.0 for r in rows[6:])
-    check(engine, only_rule(settings, "monotony"), NOW - timedelta(days=30))
-    check(engine, only_rule(settings, "monotony"), NOW)
+    check(engine, alerts_context(only_rule(settings, "monotony")), NOW - timedelta(days=30))
+    check(engine, alerts_context(only_rule(settings, "monotony")), NOW)
     assert [a["date"] for a in _alerts(engine, "monotony")] == [rows[6]["date"].isoformat()]
     with engine.begin() as conn:
         conn.execute(delete(alerts))
-    check(engine, only_rule(settings, "monotony", "no_rest"), NOW)
+    check(engine, alerts_context(only_rule(settings, "monotony", "no_rest")), NOW)
     # With no_rest on, the streak days (from its 7th day, index 6) and the 6 days after them are said once,
     # by no_rest; day 16 is neither (its window holds the rest day of index 10) and is still uniform.
     assert [a["date"] for a in _alerts(engine, "monotony")] == [rows[16]["date"].isoformat()]
@@ -127,7 +128,7 @@ def test_monotony_and_no_rest_episodes(engine: Engine, settings: Settings) -> No
 def test_varied_training_is_not_monotonous(engine: Engine, settings: Settings) -> None:
     me = add_athlete(engine)
     add_days(engine, me, [100.0, 0.0, 40.0, 80.0, 0.0, 120.0, 30.0] * 4)
-    check(engine, only_rule(settings, "monotony", "no_rest"), NOW)
+    check(engine, alerts_context(only_rule(settings, "monotony", "no_rest")), NOW)
     assert list_alerts(engine) == []
 
 
@@ -140,7 +141,7 @@ def test_late_fade_one_alert_per_qualifying_run(engine: Engine, settings: Settin
     add_run(engine, me, d, hour=12, fade_pct=5.0, baseline_median=1.0, baseline_mad=3.0)  # within 2 MAD
     add_run(engine, me, d, hour=14, fade_pct=12.0, distance_m=6000.0)  # too short
     add_run(engine, me, d, hour=16, fade_pct=12.0, steady=False)  # intervals, not a steady run
-    check(engine, only_rule(settings, "late_fade"), NOW)
+    check(engine, alerts_context(only_rule(settings, "late_fade")), NOW)
     found = _alerts(engine, "late_fade")
     assert sorted(a["activity_id"] for a in found) == sorted([hit_abs, hit_base])
     by_id = {a["activity_id"]: a for a in found}
@@ -152,7 +153,7 @@ def test_recurring_fade_is_one_episode(engine: Engine, settings: Settings) -> No
     fades = [6.0, 1.0, 5.5, 2.0, 7.0, 6.0, 0.5, 0.5, 0.5, 0.5]
     ids = [add_run(engine, me, TODAY - timedelta(days=20 - 2 * i), fade_pct=f) for i, f in enumerate(fades)]
     add_run(engine, me, TODAY - timedelta(days=19), fade_pct=9.0, distance_m=5000.0)  # short: not in the window
-    check(engine, only_rule(settings, "recurring_fade"), NOW)
+    check(engine, alerts_context(only_rule(settings, "recurring_fade")), NOW)
     found = _alerts(engine, "recurring_fade")
     # 3 of 5 first holds at the 5th run; still holds at the 6th and 7th (same episode), clears after.
     assert [a["activity_id"] for a in found] == [ids[4]]
@@ -167,7 +168,7 @@ def test_decoupling_episodes(engine: Engine, settings: Settings) -> None:
     add_run(engine, me, day(8), moving_s=3000.0, decoupling_pct=6.0)  # same episode
     add_run(engine, me, day(6), moving_s=3000.0, decoupling_pct=2.0)  # clears
     again = add_run(engine, me, day(2), moving_s=2400.0, decoupling_pct=8.0)
-    check(engine, only_rule(settings, "decoupling"), NOW)
+    check(engine, alerts_context(only_rule(settings, "decoupling")), NOW)
     assert [a["activity_id"] for a in _alerts(engine, "decoupling")] == [first, again]
 
 
@@ -183,43 +184,43 @@ def test_source_stalled(engine: Engine, settings: Settings) -> None:
     add_source(engine, keen, "old", status="error", enabled=False, last_error="boom")
     add_source(engine, casual, "casual-folder", last_new=quiet_since)
     add_source(engine, casual, "fresh", last_new=NOW - timedelta(days=1))
-    check(engine, only_rule(settings, "source_stalled"), NOW)
+    check(engine, alerts_context(only_rule(settings, "source_stalled")), NOW)
     found = _alerts(engine, "source_stalled")
     got = sorted((a["athlete"], a["metrics"]["source"], a["severity"]) for a in found)
     assert got == [("keen", "strava", "caution"), ("keen", "watch-folder", "info")]
     quiet = next(a for a in found if a["metrics"]["source"] == "watch-folder")
     assert quiet["metrics"]["activities_per_week_before"] == 4.0
     # Same state on the next check: the same episode, nothing new.
-    assert check(engine, only_rule(settings, "source_stalled"), NOW + timedelta(hours=1)).queued == 0
+    assert check(engine, alerts_context(only_rule(settings, "source_stalled")), NOW + timedelta(hours=1)).queued == 0
 
 
 def test_episode_dedup_reanalysis_and_recurrence(engine: Engine, settings: Settings) -> None:
     me = add_athlete(engine)
     s = only_rule(settings, "no_rest")
     add_days(engine, me, [50.0] * 9, end=TODAY - timedelta(days=1))
-    first = check(engine, s, NOW - timedelta(days=1))
+    first = check(engine, alerts_context(s), NOW - timedelta(days=1))
     assert first.queued == 1
     # Re-analysis rewrites the same history: same ids, nothing new.
     with engine.begin() as conn:
         conn.execute(delete(daily_metrics))
     add_days(engine, me, [50.0] * 10)  # ... and the streak goes on one more day
-    again = check(engine, s, NOW)
+    again = check(engine, alerts_context(s), NOW)
     assert (again.queued, again.known) == (0, 1)
     # Cleared by a rest day, then back: a new episode, a new alert.
     with engine.begin() as conn:
         conn.execute(delete(daily_metrics))
     later = TODAY + timedelta(days=8)
     add_days(engine, me, [50.0] * 10 + [0.0] + [50.0] * 7, end=later)
-    assert check(engine, s, NOW + timedelta(days=8)).queued == 1
+    assert check(engine, alerts_context(s), NOW + timedelta(days=8)).queued == 1
     assert len(_alerts(engine, "no_rest")) == 2
 
 
 def test_reminders_and_disabled_rules(engine: Engine, settings: Settings) -> None:
     me = add_athlete(engine)
     add_days(engine, me, [50.0] * 20)
-    assert check(engine, only_rule(settings), NOW).findings == 0  # every rule off
+    assert check(engine, alerts_context(only_rule(settings)), NOW).findings == 0  # every rule off
     s = only_rule(settings, "no_rest").with_overrides({"alerts.reminder_days": 5})
-    check(engine, s, NOW)
+    check(engine, alerts_context(s), NOW)
     found = _alerts(engine, "no_rest")
     # Streak hits 7 on day index 6 and holds to index 19: 13 days, so reminder number 2 (index 16).
     assert len(found) == 2
@@ -233,7 +234,7 @@ def test_days_are_the_athletes_local_days(engine: Engine, settings: Settings) ->
     local_today = TODAY + timedelta(days=1)
     add_days(engine, kiwi, [50.0] * 7, end=local_today)
     s = only_rule(settings, "no_rest").with_overrides({"athletes.kiwi.timezone": "Pacific/Kiritimati"})
-    check(engine, s, NOW)
+    check(engine, alerts_context(s), NOW)
     assert [a["date"] for a in _alerts(engine, "no_rest")] == [local_today.isoformat()]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from heavylegs.alerts.delivery import deliver_due
 from heavylegs.alerts.query import channel_status, list_alerts
 from heavylegs.alerts.transports.email import EmailTransport
+from heavylegs.service.jobs import alerts_context, channel_env
 from heavylegs.settings import Settings
 from heavylegs.settings_schema_alerts import EmailChannelConf
 from tests.alerts_support import (
@@ -59,7 +60,7 @@ def test_tls_with_auth_is_delivered_when_the_ca_is_trusted(lite: tuple[Engine, S
             _settings(settings, server.port, security=security, ca_file=cert[0], username="runner", password_env="PW"), env={"PW": "pw"}
         )
         ident = _queue(engine, s)
-        summary = deliver_due(engine, s, NOW)
+        summary = deliver_due(engine, alerts_context(s), NOW)
         assert summary.delivered == 1, list_alerts(engine)[0]["deliveries"]
         assert server.alert_ids() == [ident]
 
@@ -70,10 +71,10 @@ def test_an_untrusted_certificate_is_refused_and_retried(lite: tuple[Engine, Set
     with SmtpReceiver(tls=security, cert=cert) as server:
         s = _settings(settings, server.port, security=security)  # no ca_file: the system CAs don't know ours
         _queue(engine, s)
-        summary = deliver_due(engine, s, NOW)
+        summary = deliver_due(engine, alerts_context(s), NOW)
         assert (summary.delivered, summary.retrying) == (0, 1) and server.messages == []
         assert "CERTIFICATE_VERIFY_FAILED" in list_alerts(engine)[0]["deliveries"][0]["last_error"]
-        assert channel_status(engine, s)[0]["permanent_error"] in (None, "")
+        assert channel_status(engine, channel_env(s))[0]["permanent_error"] in (None, "")
 
 
 def test_plain_smtp_to_a_server_that_requires_starttls_is_refused(lite: tuple[Engine, Settings], cert: tuple[str, str]) -> None:
@@ -81,11 +82,11 @@ def test_plain_smtp_to_a_server_that_requires_starttls_is_refused(lite: tuple[En
     with SmtpReceiver(tls="starttls", cert=cert) as server:
         s = _settings(settings, server.port, security="none")
         _queue(engine, s)
-        assert deliver_due(engine, s, NOW).delivered == 0 and server.messages == []
+        assert deliver_due(engine, alerts_context(s), NOW).delivered == 0 and server.messages == []
         assert "530" in list_alerts(engine)[0]["deliveries"][0]["last_error"]
 
 
 def test_ca_file_is_read_from_config(tmp_path: Path, lite: tuple[Engine, Settings]) -> None:
     _, settings = lite
-    channel = EmailTransport.from_config("mail", settings.with_overrides({"smtp.ca_file": "~/ca.pem"}), EmailChannelConf(kind="email", to="a@b.c"))
+    channel = EmailTransport.from_config("mail", channel_env(settings.with_overrides({"smtp.ca_file": "~/ca.pem"})), EmailChannelConf(kind="email", to="a@b.c"))
     assert channel.ca_file == str(Path("~/ca.pem").expanduser())

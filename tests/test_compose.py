@@ -155,9 +155,9 @@ def test_compose_asks_for_a_login_token_and_the_service_then_may_listen_on_all_i
     cfg_file.write_text(_interpolate(compose["configs"][target["source"]]["content"], env))
     token = "generated-token-0123456789abcdef"
     settings = load_settings(config=cfg_file, data_dir=tmp_path, environ={"HEAVYLEGS_LOGIN_TOKEN": _interpolate(token_spec, {"HEAVYLEGS_LOGIN_TOKEN": token})})
-    auth = Auth.from_settings(settings)
+    auth = Auth.from_config(settings.cfg.service.auth, settings.secrets)
     assert auth.enabled and auth.check_token(token)
-    check_exposure(settings, "0.0.0.0", auth)  # what the image's CMD does
+    check_exposure(settings.cfg.service, "0.0.0.0", auth)  # what the image's CMD does
     without = load_settings(config=cfg_file, data_dir=tmp_path, environ={})
     with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0"):
-        check_exposure(without, "0.0.0.0", Auth.from_settings(without))
+        check_exposure(without.cfg.service, "0.0.0.0", Auth.from_config(without.cfg.service.auth, without.secrets))

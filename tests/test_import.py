@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from heavylegs.importer import import_paths
+from heavylegs.service.jobs import import_env
 from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, activity_sources, raw_files
 from tests import hostile
@@ -24,7 +25,7 @@ def count(engine, table) -> int:  # type: ignore[no-untyped-def]
 
 
 def run(engine, settings: Settings, *paths: Path | str):  # type: ignore[no-untyped-def]
-    return import_paths(engine, settings, list(paths), athlete="me", workers=1)
+    return import_paths(engine, import_env(settings), list(paths), athlete="me", workers=1)
 
 
 def test_fit_and_its_gpx_exports_are_one_activity(engine, settings: Settings) -> None:
@@ -169,7 +170,7 @@ def test_folder_walk_like_a_usb_watch(engine, settings: Settings, tmp_path: Path
 def test_many_files_in_parallel_workers(engine, settings: Settings, tmp_path: Path) -> None:
     for i in range(12):
         hostile.write(tmp_path / f"run{i:02d}.gpx", gpx_run(day(i), duration_s=600, step_s=5))
-    rep = import_paths(engine, settings, [tmp_path], athlete="me", workers=2)
+    rep = import_paths(engine, import_env(settings), [tmp_path], athlete="me", workers=2)
     assert rep.imported == 12 and rep.failed == []
     assert count(engine, activities) == 12
 
@@ -195,7 +196,7 @@ def test_a_decoder_process_killed_mid_batch_costs_nothing(engine, settings: Sett
 
     for i in range(14):
         hostile.write(tmp_path / f"run{i:02d}.gpx", gpx_run(day(i), duration_s=600, step_s=5))
-    importer = Importer(engine, settings, "me", workers=2)
+    importer = Importer(engine, import_env(settings), "me", workers=2)
     killed: list[int] = []
 
     def items():  # type: ignore[no-untyped-def]

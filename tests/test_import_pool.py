@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from heavylegs import importer as importer_mod
 from heavylegs.import_worker import pool_context
 from heavylegs.importer import Importer, _counted
+from heavylegs.service.jobs import import_env
 from heavylegs.settings import Settings
 from heavylegs.store.tables import activities
 from ingest.limits import Limits
@@ -24,7 +25,7 @@ def _folder(tmp_path: Path, n: int) -> Path:
 
 
 def _run(engine: Engine, settings: Settings, folder: Path) -> tuple[Importer, int]:
-    imp = Importer(engine, settings, "me", workers=2)
+    imp = Importer(engine, import_env(settings), "me", workers=2)
     items, total = _counted(iter_items([folder], Limits()))
     imp.batch_size = total
     pools: list[object] = []

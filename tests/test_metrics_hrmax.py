@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from heavylegs.metrics.read import daily_rows, describe_anchors, state_info
 from heavylegs.metrics.recompute import recompute_athlete
+from heavylegs.service.jobs import analysis_env
 from heavylegs.settings import Settings
 from tests.metrics_synth import activity, athlete_id, banister_per_minute, store, streams_for
 
@@ -34,7 +35,7 @@ def test_hr_max_is_the_percentile_of_the_last_year(engine: Engine, settings: Set
         ],
     )
     aid = athlete_id(engine)
-    summary = recompute_athlete(engine, settings, aid, TODAY)
+    summary = recompute_athlete(engine, analysis_env(settings), aid, TODAY)
     expected = float(np.percentile(np.concatenate([hr_a, hr_b, flat]), 99.5))
     assert summary.hr_max_bpm == pytest.approx(expected)
     assert (summary.hr_max_source, summary.hr_rest_bpm, summary.hr_rest_source) == ("p99.5-365d", 60.0, "default")
@@ -51,27 +52,27 @@ def test_old_archive_alone_uses_its_own_latest_year(engine: Engine, settings: Se
     old = TODAY - timedelta(days=2000)
     hr = ramp(100, 190, 3600)
     store(engine, [activity(old, streams_for([(3.0, 3600)], hr=hr))])
-    summary = recompute_athlete(engine, settings, athlete_id(engine), TODAY)
+    summary = recompute_athlete(engine, analysis_env(settings), athlete_id(engine), TODAY)
     assert summary.hr_max_bpm == pytest.approx(float(np.percentile(hr, 99.5)))
 
 
 def test_without_heart_rate_the_default_is_reported(engine: Engine, settings: Settings) -> None:
     store(engine, [activity(TODAY, streams_for([(3.0, 1800)], hr=None))])
-    summary = recompute_athlete(engine, settings, athlete_id(engine), TODAY)
+    summary = recompute_athlete(engine, analysis_env(settings), athlete_id(engine), TODAY)
     assert (summary.hr_max_bpm, summary.hr_max_source) == (190.0, "default")
 
 
 def test_small_drift_keeps_the_hr_max_in_use(engine: Engine, settings: Settings) -> None:
     store(engine, [activity(TODAY - timedelta(days=1), streams_for([(3.0, 3600)], hr=ramp(100, 180, 3600)))])
     aid = athlete_id(engine)
-    first = recompute_athlete(engine, settings, aid, TODAY - timedelta(days=1))
+    first = recompute_athlete(engine, analysis_env(settings), aid, TODAY - timedelta(days=1))
     # A run whose samples nudge the percentile by less than 1 bpm: no full recompute.
     store(engine, [activity(TODAY, streams_for([(3.0, 600)], hr=np.full(601, 179.0)))])
-    second = recompute_athlete(engine, settings, aid, TODAY)
+    second = recompute_athlete(engine, analysis_env(settings), aid, TODAY)
     assert (second.full, second.recomputed, second.hr_max_bpm) == (False, 1, first.hr_max_bpm)
     # A much harder run moves it by more: every TRIMP is recomputed.
     store(engine, [activity(TODAY, streams_for([(3.0, 1200)], hr=np.full(1201, 186.0)), hour=18)])
-    third = recompute_athlete(engine, settings, aid, TODAY)
+    third = recompute_athlete(engine, analysis_env(settings), aid, TODAY)
     assert third.full and third.reason == "anchors" and third.recomputed == 3
     assert third.hr_max_bpm > first.hr_max_bpm + 1
 

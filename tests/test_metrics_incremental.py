@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 from heavylegs.metrics.read import daily_rows, run_rows, state_info
 from heavylegs.metrics.recompute import recompute_athlete, recompute_dirty
 from heavylegs.metrics.tables import activity_metrics
+from heavylegs.service.jobs import analysis_env
 from heavylegs.settings import Settings
 from heavylegs.store.activities import delete_activity
 from tests.metrics_synth import activity, athlete_id, banister_per_minute, run, store, streams_for
@@ -53,7 +54,7 @@ def test_baselines_and_incremental_insert_in_the_middle(engine: Engine, anchored
     # Fades 4 %, 0 %, 16.67 %, 6.25 %; all steady (even 3.0 m/s in the early stretch).
     ids = store(engine, [faded(_day(0), 2.88), faded(_day(1), 3.0), faded(_day(2), 2.5), faded(_day(3), 2.8125)])
     aid = athlete_id(engine)
-    recompute_athlete(engine, anchored, aid, _day(3))
+    recompute_athlete(engine, analysis_env(anchored), aid, _day(3))
     with engine.connect() as conn:
         runs = run_rows(conn, aid, detail=True)
     assert [r["fade_pct"] for r in runs] == pytest.approx([4.0, 0.0, 100 / 6, 6.25], abs=1e-9)
@@ -72,7 +73,7 @@ def test_baselines_and_incremental_insert_in_the_middle(engine: Engine, anchored
     (new_id,) = store(engine, [faded(_day(1), 2.4, hour=18)])
     with engine.connect() as conn:
         assert state_info(conn, aid).dirty
-    summary = recompute_athlete(engine, anchored, aid, _day(3))
+    summary = recompute_athlete(engine, analysis_env(anchored), aid, _day(3))
     assert (summary.full, summary.recomputed, summary.reason) == (False, 1, "changes")
     after = _computed_ts(engine)
     assert {i: after[i] for i in ids} == {i: before[i] for i in ids}
@@ -87,7 +88,7 @@ def test_baselines_and_incremental_insert_in_the_middle(engine: Engine, anchored
     # Deleting it again: rows vanish by cascade and the baselines go back.
     with engine.begin() as conn:
         assert delete_activity(conn, new_id)
-    summary = recompute_athlete(engine, anchored, aid, _day(3))
+    summary = recompute_athlete(engine, analysis_env(anchored), aid, _day(3))
     assert summary.recomputed == 0
     assert new_id not in _computed_ts(engine)
     assert _fvb(engine, aid)[3] == pytest.approx(6.25 - 2.0)
@@ -97,10 +98,10 @@ def test_upgraded_copy_is_recomputed(engine: Engine, anchored: Settings) -> None
     base = streams_for([(3.0, 2400)], hr=140.0)
     store(engine, [activity(_day(0), base, fmt="gpx"), run(_day(1), 30, hr=150)])
     aid = athlete_id(engine)
-    recompute_athlete(engine, anchored, aid, _day(1))
+    recompute_athlete(engine, analysis_env(anchored), aid, _day(1))
     # The FIT copy of the same run (same start, duration, distance) carries other HR.
     store(engine, [activity(_day(0), streams_for([(3.0, 2400)], hr=160.0), fmt="fit")])
-    summary = recompute_athlete(engine, anchored, aid, _day(1))
+    summary = recompute_athlete(engine, analysis_env(anchored), aid, _day(1))
     assert (summary.full, summary.recomputed) == (False, 1)
     with engine.connect() as conn:
         rows = daily_rows(conn, aid)
@@ -112,15 +113,15 @@ def test_recompute_dirty_picks_dirty_changed_and_stale_athletes(engine: Engine, 
     store(engine, [run(_day(0), 30)], athlete="ann")
     store(engine, [run(_day(0), 30)], athlete="bob")
     today = {"ann": _day(2), "bob": _day(2)}
-    first = recompute_dirty(engine, anchored, lambda name: today[name])
+    first = recompute_dirty(engine, analysis_env(anchored), lambda name: today[name])
     assert sorted((s.athlete, s.full) for s in first) == [("ann", True), ("bob", True)]
-    assert recompute_dirty(engine, anchored, lambda name: today[name]) == []
+    assert recompute_dirty(engine, analysis_env(anchored), lambda name: today[name]) == []
     store(engine, [run(_day(1), 30)], athlete="bob")
-    again = recompute_dirty(engine, anchored, lambda name: today[name])
+    again = recompute_dirty(engine, analysis_env(anchored), lambda name: today[name])
     assert [(s.athlete, s.reason, s.recomputed) for s in again] == [("bob", "changes", 1)]
     # A new local day for ann only: her series grows to the new day (ratios decay).
     today["ann"] = _day(3)
-    rolled = recompute_dirty(engine, anchored, lambda name: today[name])
+    rolled = recompute_dirty(engine, analysis_env(anchored), lambda name: today[name])
     assert [(s.athlete, s.reason, s.recomputed, s.days) for s in rolled] == [("ann", "day", 0, 4)]
-    changed = recompute_dirty(engine, anchored.with_overrides({"analysis.ctl_days": 30}), lambda name: today[name])
+    changed = recompute_dirty(engine, analysis_env(anchored.with_overrides({"analysis.ctl_days": 30})), lambda name: today[name])
     assert sorted((s.athlete, s.reason, s.recomputed) for s in changed) == [("ann", "series settings", 0), ("bob", "series settings", 0)]

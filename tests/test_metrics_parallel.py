@@ -10,6 +10,7 @@ from heavylegs.metrics import parallel
 from heavylegs.metrics.anchors import Anchors
 from heavylegs.metrics.config import analysis_config
 from heavylegs.metrics.store import load_entries
+from heavylegs.service.jobs import analysis_env
 from heavylegs.settings import Settings
 from tests.metrics_synth import athlete_id, run, store
 
@@ -21,7 +22,7 @@ def _rows(engine: Engine, settings: Settings, pool_min: int, monkeypatch: pytest
     monkeypatch.setattr(parallel, "CHUNK", 2)  # several chunks in flight, collected in order
     with engine.connect() as conn:
         entries = load_entries(conn, athlete_id(engine))
-    parallel.analyse_all(engine, entries, analysis_config(settings, "me"), Anchors(60.0, "config", 190.0, "config"), workers=2)
+    parallel.analyse_all(engine, entries, analysis_config(analysis_env(settings), "me"), Anchors(60.0, "config", 190.0, "config"), workers=2)
     return {e.info.id: {k: v for k, v in e.m.items() if k != "computed_ts"} for e in entries}
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from heavylegs.metrics.read import DAILY_KEYS, RUN_KEYS, daily_rows, run_rows, state_info
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.metrics.tables import activity_metrics
+from heavylegs.service.jobs import analysis_env
 from heavylegs.settings import Settings
 from tests.metrics_synth import activity, athlete_id, banister_per_minute, run, store, streams_for
 
@@ -61,7 +62,7 @@ def _history(engine: Engine) -> dict[int, float]:
 def test_daily_rows_match_hand_computation(engine: Engine, anchored: Settings) -> None:
     expected = _history(engine)
     aid = athlete_id(engine)
-    summary = recompute_athlete(engine, anchored, aid, _day(27))
+    summary = recompute_athlete(engine, analysis_env(anchored), aid, _day(27))
     assert (summary.full, summary.recomputed, summary.days) == (True, 6, 28)
     with engine.connect() as conn:
         rows = daily_rows(conn, aid)
@@ -102,9 +103,9 @@ def test_daily_rows_match_hand_computation(engine: Engine, anchored: Settings) -
 def test_sports_filter_is_a_settings_change(engine: Engine, anchored: Settings) -> None:
     expected = _history(engine)
     aid = athlete_id(engine)
-    recompute_athlete(engine, anchored, aid, _day(27))
+    recompute_athlete(engine, analysis_env(anchored), aid, _day(27))
     runs_only = anchored.with_overrides({"analysis.sports": ["running"]})
-    summary = recompute_athlete(engine, runs_only, aid, _day(27))
+    summary = recompute_athlete(engine, analysis_env(runs_only), aid, _day(27))
     # Which sports count changes the daily series, not what each activity's streams say.
     assert (summary.full, summary.reason, summary.recomputed) == (False, "series settings", 0)
     with engine.connect() as conn:
@@ -116,28 +117,28 @@ def test_sports_filter_is_a_settings_change(engine: Engine, anchored: Settings) 
 def test_a_stream_setting_reanalyses_every_activity_and_a_series_setting_none(engine: Engine, anchored: Settings) -> None:
     _history(engine)
     aid = athlete_id(engine)
-    recompute_athlete(engine, anchored, aid, _day(27))
+    recompute_athlete(engine, analysis_env(anchored), aid, _day(27))
     stricter = anchored.with_overrides({"analysis.min_run_m": 7000})
-    summary = recompute_athlete(engine, stricter, aid, _day(27))
+    summary = recompute_athlete(engine, analysis_env(stricter), aid, _day(27))
     assert (summary.full, summary.reason, summary.recomputed) == (True, "settings", 6)
     with engine.connect() as conn:
         runs = run_rows(conn, aid)
     assert runs and all(r["distance_m"] >= 7000 for r in runs)
     shorter = stricter.with_overrides({"analysis.acute_days": 3})
-    summary = recompute_athlete(engine, shorter, aid, _day(27))
+    summary = recompute_athlete(engine, analysis_env(shorter), aid, _day(27))
     assert (summary.full, summary.recomputed) == (False, 0)
     with engine.connect() as conn:
         rows = daily_rows(conn, aid)
     last = rows[-1]
     assert last["acute"] == pytest.approx(sum(r["load"] for r in rows[-3:]) / 3, rel=1e-9)
-    assert recompute_athlete(engine, shorter, aid, _day(27)).recomputed == 0  # and it is then current
+    assert recompute_athlete(engine, analysis_env(shorter), aid, _day(27)).recomputed == 0  # and it is then current
 
 
 def test_hr_max_change_recomputes_every_trimp(engine: Engine, anchored: Settings) -> None:
     store(engine, [run(_day(0), 40, hr=150), run(_day(1), 30, hr=160)])
     aid = athlete_id(engine)
-    recompute_athlete(engine, anchored, aid, _day(1))
-    summary = recompute_athlete(engine, anchored.with_overrides({"athlete.hr_max_bpm": 200}), aid, _day(1))
+    recompute_athlete(engine, analysis_env(anchored), aid, _day(1))
+    summary = recompute_athlete(engine, analysis_env(anchored.with_overrides({"athlete.hr_max_bpm": 200})), aid, _day(1))
     assert summary.full and summary.recomputed == 2
     with engine.connect() as conn:
         loads = [r["load"] for r in daily_rows(conn, aid)]
@@ -151,7 +152,7 @@ def test_multisport_counts_legs_not_parent(engine: Engine, anchored: Settings) -
     parent.legs = [leg_run, leg_bike]
     store(engine, [parent])
     aid = athlete_id(engine)
-    recompute_athlete(engine, anchored, aid, _day(0))
+    recompute_athlete(engine, analysis_env(anchored), aid, _day(0))
     with engine.connect() as conn:
         rows = daily_rows(conn, aid)
         methods = sorted(conn.execute(select(activity_metrics.c.load_method)).scalars())

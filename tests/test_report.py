@@ -13,6 +13,7 @@ from PIL import Image
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.report import render_report_html
 from heavylegs.report.charts import fade_chart_png, load_chart_png, long_run_chart_png
+from heavylegs.service.jobs import analysis_env
 from heavylegs.settings import load_settings
 from heavylegs.store.db import make_engine, migrate
 from tests.metrics_synth import activity, athlete_id, run, store, streams_for
@@ -40,8 +41,8 @@ def report_html(tmp_path_factory: pytest.TempPathFactory) -> str:
     acts.append(activity(TODAY, long_streams, name="<b>Sunday</b> long & slow"))
     store(engine, acts, athlete="<script>alert(1)</script>")
     aid = athlete_id(engine, "<script>alert(1)</script>")
-    recompute_athlete(engine, settings, aid, TODAY)
-    html = render_report_html(engine, settings, aid, TODAY)
+    recompute_athlete(engine, analysis_env(settings), aid, TODAY)
+    html = render_report_html(engine, settings.cfg.report, analysis_env(settings), aid, TODAY)
     engine.dispose()
     return html
 
@@ -91,8 +92,8 @@ def test_after_a_long_break_the_report_shows_the_last_active_months(tmp_path: Pa
     last = TODAY - timedelta(days=400)
     store(engine, [run(last - timedelta(days=d), 45, hr=148) for d in range(30, -1, -3)] + [activity(last, streams_for([(3.0, 4000)], hr=150.0))])
     aid = athlete_id(engine)
-    recompute_athlete(engine, settings, aid, TODAY)
-    html = render_report_html(engine, settings, aid, TODAY)
+    recompute_athlete(engine, analysis_env(settings), aid, TODAY)
+    html = render_report_html(engine, settings.cfg.report, analysis_env(settings), aid, TODAY)
     engine.dispose()
     doc = lxml.html.document_fromstring(html)
     headings = [h.text_content() for h in doc.iter("h2")]

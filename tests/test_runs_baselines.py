@@ -12,6 +12,7 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import list_alerts
 from heavylegs.metrics.read import run_rows
 from heavylegs.metrics.recompute import recompute_athlete
+from heavylegs.service.jobs import alerts_context, analysis_env
 from heavylegs.settings import load_settings
 from heavylegs.store.db import make_engine, migrate
 from tests.metrics_synth import activity, athlete_id, store
@@ -81,7 +82,7 @@ def test_normal_variation_is_silent_and_fading_long_runs_alert_each_time(history
     store(engine, acts)
     aid = athlete_id(engine)
     last = _day(d0, weeks * 7)
-    recompute_athlete(engine, settings, aid, last)
+    recompute_athlete(engine, analysis_env(settings), aid, last)
     with engine.connect() as conn:
         runs = {r["local_date"]: r for r in run_rows(conn, aid, detail=True) if r["distance_m"] > 14000}
     assert all(r["steady"] for r in runs.values())
@@ -96,7 +97,7 @@ def test_normal_variation_is_silent_and_fading_long_runs_alert_each_time(history
     assert late_summer["decoupling_baseline_median"] == pytest.approx(float(np.median(pool)))
     assert late_summer["cadence_baseline_median"] == pytest.approx(0.0, abs=1e-9)  # constant cadence
 
-    check(engine, settings, datetime.combine(last, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12))
+    check(engine, alerts_context(settings), datetime.combine(last, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12))
     found = list_alerts(engine)
     by_rule: dict[str, list[dict]] = {}
     for a in found:

@@ -14,6 +14,7 @@ from heavylegs.alerts.engine import check
 from heavylegs.importer import import_paths
 from heavylegs.metrics.read import run_rows
 from heavylegs.metrics.recompute import recompute_athlete
+from heavylegs.service.jobs import alerts_context, analysis_env, import_env
 from heavylegs.settings import Settings
 from ingest.fit import decode_fit
 from ingest.tcx import decode_tcx
@@ -85,14 +86,14 @@ def test_interval_sessions_raise_no_run_alerts_end_to_end(tmp_path: Path, engine
         when = int((start + timedelta(days=2 * i)).timestamp())
         (files / f"iv{i}.fit").write_bytes(fit_run(s, when, laps if i % 2 == 0 else None))
     today = date(2024, 5, 8)
-    import_paths(engine, settings, [files], athlete="me", workers=1)
+    import_paths(engine, import_env(settings), [files], athlete="me", workers=1)
     aid = athlete_id(engine)
-    recompute_athlete(engine, settings, aid, today)
+    recompute_athlete(engine, analysis_env(settings), aid, today)
     with engine.connect() as conn:
         runs = run_rows(conn, aid, detail=True)
     assert len(runs) == 4 and not any(r["steady"] for r in runs)
     assert all(r["fade_pct"] > 3.0 for r in runs)  # what the cool-downs would have read as
-    check(engine, settings, datetime(2024, 5, 8, 12, tzinfo=timezone.utc))
+    check(engine, alerts_context(settings), datetime(2024, 5, 8, 12, tzinfo=timezone.utc))
     from heavylegs.alerts.query import list_alerts
 
     assert [a for a in list_alerts(engine) if a["rule"] in ("late_fade", "decoupling", "recurring_fade")] == []

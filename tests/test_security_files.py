@@ -21,6 +21,7 @@ from sqlalchemy import text
 from heavylegs.cli import main
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.service.auth import Auth, check_exposure, is_loopback
+from heavylegs.service.jobs import analysis_env
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
 from heavylegs.settings import ConfigError, load_settings
 from heavylegs.store.db import make_engine, migrate
@@ -118,7 +119,7 @@ def dollar_store(tmp_path: Path) -> Path:
     acts = [run(today - timedelta(days=d), 45, hr=148) for d in range(30, 1, -3)]
     acts.append(activity(today - timedelta(days=1), streams_for([(3.1, 3600), (2.8, 900)], hr=155.0), name=DOLLAR_NAME))
     store(engine, acts)
-    recompute_athlete(engine, settings, athlete_id(engine, "me"), today)
+    recompute_athlete(engine, analysis_env(settings), athlete_id(engine, "me"), today)
     engine.dispose()
     return data
 
@@ -168,12 +169,12 @@ def test_exposure_rules(tmp_path: Path) -> None:
     with_token = settings.with_overrides({"service.auth.token": "x" * 32})
     for host in ("127.0.0.1", "127.0.0.53", "::1", "localhost"):
         assert is_loopback(host)
-        check_exposure(settings, host, Auth.from_settings(settings))  # ./dev run: no setup on loopback
+        check_exposure(settings.cfg.service, host, Auth.from_config(settings.cfg.service.auth, settings.secrets))  # ./dev run: no setup on loopback
     for host in ("0.0.0.0", "::", "192.168.1.10", "example.org"):
         assert not is_loopback(host)
         with pytest.raises(ConfigError):
-            check_exposure(settings, host, Auth.from_settings(settings))
-        check_exposure(with_token, host, Auth.from_settings(with_token))  # with a login it may
+            check_exposure(settings.cfg.service, host, Auth.from_config(settings.cfg.service.auth, settings.secrets))
+        check_exposure(with_token.cfg.service, host, Auth.from_config(with_token.cfg.service.auth, with_token.secrets))  # with a login it may
 
 
 def test_auth_cli_makes_a_hash_that_logs_in_and_a_strong_token(tmp_path: Path) -> None:
@@ -184,7 +185,7 @@ def test_auth_cli_makes_a_hash_that_logs_in_and_a_strong_token(tmp_path: Path) -
     assert len(token) >= 40
     settings = load_settings(data_dir=tmp_path, environ={"LEGS_HASH": made.output.strip()}).with_overrides(
         {"service.auth.password_hash_env": "LEGS_HASH", "service.auth.token": token})
-    auth = Auth.from_settings(settings)
+    auth = Auth.from_config(settings.cfg.service.auth, settings.secrets)
     assert auth.check_login("a long passphrase") and auth.check_login(token)
     assert not auth.check_login("a long passphrasE") and not auth.check_login("")
     assert runner.invoke(main, ["auth", "hash-password", "--stdin"], input="short\n").exit_code == 2

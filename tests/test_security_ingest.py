@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 
 from heavylegs.import_report import ImportReport
 from heavylegs.importer import import_paths
+from heavylegs.service.jobs import import_env, source_env
 from heavylegs.settings import Settings, load_settings
 from heavylegs.sources.folder import FolderSource
 from heavylegs.sources.store import add_source, get_source
@@ -90,14 +91,14 @@ def test_folder_source_scans_a_non_utf8_name(engine: Engine, settings: Settings,
         os.utime(p, (datetime.now().timestamp() - 60,) * 2)  # written a while ago: no settle wait
     add_source(engine, "watch", "folder", "me", {"path": str(watch)})
     fast = settings.with_overrides({"service.folder_settle_s": 0.3, "import.workers": 1})
-    first = FolderSource().sync(engine, fast, get_source(engine, "watch"), datetime.now(timezone.utc))
+    first = FolderSource().sync(engine, source_env(fast), get_source(engine, "watch"), datetime.now(timezone.utc))
     assert (first.status, first.new, first.failed) == ("ok", 2, 0)
     with engine.connect() as conn:
         seen = dict(conn.execute(select(source_files.c.path, source_files.c.status)).all())
         refs = set(conn.execute(select(activity_sources.c.ref)).scalars())
     assert seen == {f"{watch}/{SHOWN}": "imported", str(good): "imported"}
     assert refs == {f"{watch}/{SHOWN}", str(good)}
-    second = FolderSource().sync(engine, fast, get_source(engine, "watch"), datetime.now(timezone.utc))
+    second = FolderSource().sync(engine, source_env(fast), get_source(engine, "watch"), datetime.now(timezone.utc))
     assert second.status == "ok" and "unchanged=2" in second.summary and "read=0" in second.summary
 
 
@@ -155,7 +156,7 @@ def test_folder_source_ignores_special_files(engine: Engine, settings: Settings,
     os.utime(made["good"], (datetime.now().timestamp() - 60,) * 2)
     add_source(engine, "watch", "folder", "me", {"path": str(tmp_path / "watch")})
     fast = settings.with_overrides({"service.folder_settle_s": 0.3, "import.workers": 1})
-    result = FolderSource().sync(engine, fast, get_source(engine, "watch"), datetime.now(timezone.utc))
+    result = FolderSource().sync(engine, source_env(fast), get_source(engine, "watch"), datetime.now(timezone.utc))
     assert (result.status, result.new, result.failed) == ("ok", 1, 0)
     with engine.connect() as conn:
         assert set(conn.execute(select(source_files.c.path)).scalars()) == {str(made["good"])}
@@ -174,7 +175,7 @@ def _import_fat_zip(tmp_path: Path, window_bytes: int) -> ImportReport:
     engine = make_engine(settings.db_url)
     migrate(engine)
     try:
-        return import_paths(engine, settings, [archive], athlete="me", workers=4)
+        return import_paths(engine, import_env(settings), [archive], athlete="me", workers=4)
     finally:
         engine.dispose()
 

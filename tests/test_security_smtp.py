@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from heavylegs.alerts.transports.registry import build_channels, channel_warnings
 from heavylegs.cli import main
+from heavylegs.service.jobs import channel_env
 from heavylegs.settings import ConfigError, load_settings
 from tests.helpers import run_process
 from tests.receivers import SmtpReceiver, WebhookReceiver
@@ -58,10 +59,10 @@ def test_the_allowance_is_not_honoured_beyond_loopback(tmp_path: Path) -> None:
     cfg = _config(tmp_path, 'host = "192.0.2.1"\nport = 25\nsecurity = "none"\nallow_plaintext_auth = true')
     settings = load_settings(config=cfg, data_dir=tmp_path, environ={"SMTP_PW": PASSWORD})
     with pytest.raises(ConfigError, match="only for a loopback relay"):
-        build_channels(settings)
+        build_channels(channel_env(settings))
     # Encrypted, or without a login, the same server is fine.
-    build_channels(settings.with_overrides({"smtp.security": "starttls"}))
-    build_channels(settings.with_overrides({"smtp.username": ""}))
+    build_channels(channel_env(settings.with_overrides({"smtp.security": "starttls"})))
+    build_channels(channel_env(settings.with_overrides({"smtp.username": ""})))
 
 
 def test_run_refuses_to_start_with_a_plaintext_login(tmp_path: Path) -> None:
@@ -80,6 +81,6 @@ def test_webhooks_without_a_secret_or_over_plain_http_are_warned_about(tmp_path:
         assert "plain http" not in result.output  # loopback http is fine
     base = load_settings(data_dir=tmp_path, environ={"HOOK_SECRET": "s3cret"})
     plain = base.with_overrides({"alerts.channels": [{"name": "far", "kind": "webhook", "url": "http://hooks.example.org/x", "secret_env": "HOOK_SECRET"}]})
-    assert [w for w in channel_warnings(plain) if "plain http to hooks.example.org" in w]
+    assert [w for w in channel_warnings(channel_env(plain)) if "plain http to hooks.example.org" in w]
     good = base.with_overrides({"alerts.channels": [{"name": "far", "kind": "webhook", "url": "https://hooks.example.org/x", "secret_env": "HOOK_SECRET"}]})
-    assert channel_warnings(good) == []
+    assert channel_warnings(channel_env(good)) == []

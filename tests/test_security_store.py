@@ -143,7 +143,7 @@ def _scrypt_key(passphrase: str, salt: bytes) -> bytes:
 
 def test_a_passphrase_is_stretched_with_scrypt_and_a_private_salt(tmp_path: Path) -> None:
     settings = _secret_settings(tmp_path)
-    token = crypto.encrypt(settings, b"refresh-token")
+    token = crypto.encrypt(settings.store_key, b"refresh-token")
     salt_file = settings.data_dir / "secret.salt"
     assert stat.S_IMODE(salt_file.stat().st_mode) == 0o600
     salt = base64.b64decode(salt_file.read_bytes().strip())
@@ -153,30 +153,30 @@ def test_a_passphrase_is_stretched_with_scrypt_and_a_private_salt(tmp_path: Path
         Fernet(base64.urlsafe_b64encode(hashlib.sha256(PASSPHRASE.encode()).digest())).decrypt(token)
     # Another store has another salt: the same passphrase gives another key.
     other = _secret_settings(tmp_path / "other")
-    assert crypto.decrypt(other, crypto.encrypt(other, b"x")) == b"x"
+    assert crypto.decrypt(other.store_key, crypto.encrypt(other.store_key, b"x")) == b"x"
     assert (other.data_dir / "secret.salt").read_bytes() != salt_file.read_bytes()
     with pytest.raises(crypto.SecretKeyError):
-        crypto.decrypt(other, token)
+        crypto.decrypt(other.store_key, token)
 
 
 def test_credentials_stored_under_the_old_derivation_stay_readable_and_are_rewritten(tmp_path: Path) -> None:
     settings = _secret_settings(tmp_path)
     old_token = Fernet(base64.urlsafe_b64encode(hashlib.sha256(PASSPHRASE.encode()).digest())).encrypt(b"old-refresh-token")
-    assert crypto.decrypt(settings, old_token) == b"old-refresh-token"
-    rewritten = crypto.encrypt(settings, crypto.decrypt(settings, old_token))  # what the next store does
+    assert crypto.decrypt(settings.store_key, old_token) == b"old-refresh-token"
+    rewritten = crypto.encrypt(settings.store_key, crypto.decrypt(settings.store_key, old_token))  # what the next store does
     salt = base64.b64decode((settings.data_dir / "secret.salt").read_bytes())
     assert Fernet(_scrypt_key(PASSPHRASE, salt)).decrypt(rewritten) == b"old-refresh-token"
     with pytest.raises(crypto.SecretKeyError):  # a wrong passphrase still opens nothing
-        crypto.decrypt(_secret_settings(tmp_path, "wrong passphrase"), old_token)
+        crypto.decrypt(_secret_settings(tmp_path, "wrong passphrase").store_key, old_token)
 
 
 def test_a_fernet_key_is_used_as_it_is_and_a_damaged_salt_is_named(tmp_path: Path) -> None:
     key = Fernet.generate_key().decode()
     settings = _secret_settings(tmp_path, key)
-    assert Fernet(key.encode()).decrypt(crypto.encrypt(settings, b"t")) == b"t"
+    assert Fernet(key.encode()).decrypt(crypto.encrypt(settings.store_key, b"t")) == b"t"
     assert not (settings.data_dir / "secret.salt").exists()
     broken = _secret_settings(tmp_path / "broken")
     broken.data_dir.mkdir(parents=True)
     (broken.data_dir / "secret.salt").write_text("not base64!\n")
     with pytest.raises(crypto.SecretKeyError, match="secret.salt is damaged"):
-        crypto.encrypt(broken, b"t")
+        crypto.encrypt(broken.store_key, b"t")

@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select, update
 
+from heavylegs.service.jobs import source_env
 from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
@@ -66,7 +67,7 @@ class Hl:
         seed_connection(engine, self.settings, fake, cursor=int(T0.timestamp()) - 60)
         fake.add(*synthetic_run(1, T0, name="Tempo"))
         assert self.sync().new == 1
-        self.sid = subscribe(engine, self.settings, self.base + "/webhooks/strava")  # the real handshake
+        self.sid = subscribe(engine, source_env(self.settings), self.base + "/webhooks/strava")  # the real handshake
         self.hook = fake.subscriptions[self.sid]["callback_url"]
 
     @property
@@ -74,7 +75,7 @@ class Hl:
         return f"http://127.0.0.1:{self.port}"
 
     def sync(self) -> SyncResult:
-        return StravaSource().sync(self.engine, self.settings, get_source(self.engine, "strava"), datetime.now(timezone.utc))
+        return StravaSource().sync(self.engine, source_env(self.settings), get_source(self.engine, "strava"), datetime.now(timezone.utc))
 
     def post(self, event: dict[str, Any], url: str | None = None) -> httpx.Response:
         return httpx.post(url or self.hook, json=event, timeout=5)
@@ -219,7 +220,7 @@ def test_an_old_bare_path_subscription_is_answered_404_until_subscribe_runs_agai
     event = fake.event("activity", 1, "delete")
     assert hl.post(event, hl.base + "/webhooks/strava").status_code == 404
     assert hl.post(event).status_code == 404  # no secret stored: nothing is accepted
-    sid = subscribe(hl.engine, hl.settings, hl.base + "/webhooks/strava")  # the fix: subscribe again
+    sid = subscribe(hl.engine, source_env(hl.settings), hl.base + "/webhooks/strava")  # the fix: subscribe again
     assert list(fake.subscriptions) == [sid] and hl.post(event, fake.subscriptions[sid]["callback_url"]).status_code == 200
 
 
@@ -242,7 +243,7 @@ def test_verify_token_is_compared_in_constant_time(hl: Hl, monkeypatch: pytest.M
 
 
 def test_an_expired_oauth_state_is_refused_and_nothing_is_stored(hl: Hl, fake: StravaFake) -> None:
-    state, url = begin(hl.engine, hl.settings, "bob", "strava2")
+    state, url = begin(hl.engine, source_env(hl.settings), "bob", "strava2")
     with hl.engine.begin() as conn:
         conn.execute(update(strava_oauth_pending).where(strava_oauth_pending.c.state == state).values(created_ts=time.time() - 3601))
     page = httpx.get(url, follow_redirects=True, timeout=10)  # Strava redirects to the service's /oauth/strava/callback
@@ -250,7 +251,7 @@ def test_an_expired_oauth_state_is_refused_and_nothing_is_stored(hl: Hl, fake: S
     assert fake.requests_to("^/oauth/token$", "POST") == []  # the code was never exchanged
     with hl.engine.connect() as conn:
         assert conn.execute(select(sources.c.name).where(sources.c.name == "strava2")).first() is None
-    state, url = begin(hl.engine, hl.settings, "bob", "strava2")  # a fresh one still connects
+    state, url = begin(hl.engine, source_env(hl.settings), "bob", "strava2")  # a fresh one still connects
     page = httpx.get(url, follow_redirects=True, timeout=10)
     assert page.status_code == 200 and get_source(hl.engine, "strava2") is not None
 

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.service.auth import hash_password
+from heavylegs.service.jobs import analysis_env
 from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app
@@ -57,7 +58,7 @@ def _with_runs(engine: Engine, settings: Settings, name: str = DOLLAR_NAME) -> i
     acts.append(activity(today - timedelta(days=1), streams_for([(3.1, 3600), (2.8, 900)], hr=155.0, hills_m=15.0), name=name))
     store(engine, acts)
     aid = athlete_id(engine, "me")
-    recompute_athlete(engine, settings, aid, today)
+    recompute_athlete(engine, analysis_env(settings), aid, today)
     return aid
 
 
@@ -193,7 +194,7 @@ def test_a_dollar_in_a_run_name_renders_and_the_page_is_cached_until_data_change
     # New data: a run today. The page must show it, so it is rendered again.
     today = settings.athlete_today("me")
     store(engine, [run(today, 50, hr=150)])
-    recompute_athlete(engine, settings, aid, today)
+    recompute_athlete(engine, analysis_env(settings), aid, today)
     second = client.get("/")
     assert second.status_code == 200 and cache.renders == 2 and second.text != first.text
     assert client.get("/").text == second.text and cache.renders == 2

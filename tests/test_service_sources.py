@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
+from heavylegs.service.jobs import source_env
 from heavylegs.settings import Settings
 from heavylegs.sources.folder import FolderSource, scan_root, walk
 from heavylegs.sources.store import add_source, get_source, remove_source
@@ -25,7 +26,7 @@ NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
 def _scan(engine: Engine, settings: Settings, name: str = "watch", stop: threading.Event | None = None):
     source = get_source(engine, name)
     assert source is not None
-    return FolderSource().sync(engine, settings.with_overrides({"service.folder_settle_s": 0.3, "import.workers": 1}), source, NOW, stop=stop)
+    return FolderSource().sync(engine, source_env(settings.with_overrides({"service.folder_settle_s": 0.3, "import.workers": 1})), source, NOW, stop=stop)
 
 
 def _count(engine: Engine, table, *where) -> int:
@@ -178,12 +179,12 @@ def test_disconnect_keeps_or_purges_only_this_sources_activities(engine: Engine,
     add_source(engine, "other", "folder", "me", {"path": str(other)})
     assert _scan(engine, settings).new == 3
     assert _scan(engine, settings, "other").duplicates == 1
-    removed = remove_source(engine, settings, "watch", purge=True)
+    removed = remove_source(engine, source_env(settings), "watch", purge=True)
     assert removed["purged_activities"] == 2  # the shared run also came from "other"
     assert _count(engine, activities) == 1
     assert get_source(engine, "watch") is None
     assert _count(engine, source_files) == 1  # only "other"'s file remains known
-    kept = remove_source(engine, settings, "other")
+    kept = remove_source(engine, source_env(settings), "other")
     assert kept["purged_activities"] == 0 and _count(engine, activities) == 1
 
 
@@ -233,9 +234,9 @@ def test_default_inbox_never_takes_over_a_users_source(engine: Engine, settings:
     watch = tmp_path / "watch"
     watch.mkdir()
     add_source(engine, "inbox", "folder", "me", {"path": str(watch)}, reserved_ok=True)  # as an older version allowed
-    ensure_inbox(engine, settings, tmp_path / "data-inbox")
+    ensure_inbox(engine, tmp_path / "data-inbox", athlete=settings.default_athlete, data_dir=settings.data_dir)
     assert source_config(get_source(engine, "inbox"))["path"] == str(watch)  # never silently rewritten
-    remove_source(engine, settings, "inbox")
-    ensure_inbox(engine, settings, tmp_path / "first")
-    ensure_inbox(engine, settings, tmp_path / "second")  # heavylegs run --inbox elsewhere: the service's own source follows
+    remove_source(engine, source_env(settings), "inbox")
+    ensure_inbox(engine, tmp_path / "first", athlete=settings.default_athlete, data_dir=settings.data_dir)
+    ensure_inbox(engine, tmp_path / "second", athlete=settings.default_athlete, data_dir=settings.data_dir)  # heavylegs run --inbox elsewhere: the service's own source follows
     assert source_config(get_source(engine, "inbox"))["path"] == str((tmp_path / "second").resolve())

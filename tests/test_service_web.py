@@ -74,11 +74,14 @@ def test_wake_sources_scans_now_and_metrics_count_the_result(running, engine: En
     _copy_aged(FENIX, watch / "run.fit")
     # The next scheduled scan is an hour away: only the wake can bring the file in within seconds.
     assert client.app.state.wake_sources("folder") == 1
-    poll(lambda: 'heavylegs_activities 1.0' in client.get("/metrics").text, 20, what="the woken scan to import the file")
+    # The row commits before the scan job returns and counts it, so wait for the whole job, not the row.
+    ingested = 'heavylegs_activities_ingested_total{source="watch"} 1.0'
+    poll(lambda: ingested in client.get("/metrics").text, 20, what="the woken scan to import and count the file")
+    poll(lambda: re.search(r'job_runs_total\{job="scan:watch",outcome="ok"\} [2-9]', client.get("/metrics").text), 20, what="the scan's run record")
     text = client.get("/metrics").text
+    assert "heavylegs_activities 1.0" in text
     assert "heavylegs_database_up 1.0" in text
     assert re.search(r'heavylegs_job_runs_total\{job="scan:watch",outcome="ok"\} [2-9]', text)
-    assert 'heavylegs_activities_ingested_total{source="watch"} 1.0' in text
     assert "heavylegs_job_duration_seconds_count" in text
     assert "heavylegs_outbox_depth" in text
     with engine.connect() as conn:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, func, select
 
+from heavylegs.service.jobs import source_env
 from heavylegs.settings import Settings
 from heavylegs.sources.base import BackfillOptions, SourceError
 from heavylegs.sources.registry import get_kind
@@ -36,18 +37,18 @@ def test_garmin_plugin_on_both_stores(engine: Engine, settings: Settings, fake: 
     cfg = settings.with_overrides({"garmin.api_url": fake.url, "garmin.max_requests_per_minute": 600, "import.workers": 1})
     garmin = get_kind("garmin")
     with pytest.raises(SourceError, match="refused"):
-        garmin.connect(engine, cfg, "g", "me", print, key="wrong")
-    garmin.connect(engine, cfg, "g", "me", print, key=KEY, key_expires=date(2031, 1, 1))
+        garmin.connect(engine, source_env(cfg), "g", "me", print, key="wrong")
+    garmin.connect(engine, source_env(cfg), "g", "me", print, key=KEY, key_expires=date(2031, 1, 1))
     now = datetime.now(timezone.utc)
     fake.add(synth(1, now - timedelta(days=2)))
     fake.add(synth(2, datetime(2020, 7, 1, 6, tzinfo=timezone.utc)))
     source = get_source(engine, "g")
-    assert garmin.status(engine, cfg, source) == {"key_expires": "2031-01-01"}
-    result = garmin.sync(engine, cfg, source, now)
+    assert garmin.status(engine, source_env(cfg), source) == {"key_expires": "2031-01-01"}
+    result = garmin.sync(engine, source_env(cfg), source, now)
     assert (result.new, result.status) == (1, "ok")
-    report = garmin.backfill(engine, cfg, source, BackfillOptions(since=date(2020, 6, 1), until=now.date()))
+    report = garmin.backfill(engine, source_env(cfg), source, BackfillOptions(since=date(2020, 6, 1), until=now.date()))
     assert (report.listed, report.already_present, report.fetched, report.status) == (2, 1, 1, "done")
     assert _count(engine, activities) == 2 and _count(engine, activity_sources, activity_sources.c.kind == "garmin") == 2
-    removed = remove_source(engine, cfg, "g", purge=True)
+    removed = remove_source(engine, source_env(cfg), "g", purge=True)
     assert removed["purged_activities"] == 2
     assert _count(engine, activities) == 0 and _count(engine, source_credentials) == 0 and _count(engine, garmin_activities) == 0

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 
+from heavylegs.service.jobs import source_env
 from heavylegs.settings import Settings, load_settings
 from heavylegs.sources.store import get_source
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, store_activity
@@ -40,10 +41,10 @@ def _populate(fake: StravaFake, n: int) -> list[int]:
 
 def _run(engine: Engine, settings: Settings, clock: FakeClock, *, wait: bool, waits: list[float] | None = None, **kw: Any) -> backfill.Report:
     source = get_source(engine, "strava")
-    client, _ = source_client(engine, settings, int(source.id), budget=make_budget(settings, clock=clock, sleep=clock.advance),
+    client, _ = source_client(engine, source_env(settings), int(source.id), budget=make_budget(source_env(settings), clock=clock, sleep=clock.advance),
                               use_reserve=False, clock=clock)
     try:
-        return backfill.run(engine, settings, source, client, wait=wait, on_wait=None if waits is None else waits.append, **kw)
+        return backfill.run(engine, source_env(settings), source, client, wait=wait, on_wait=None if waits is None else waits.append, **kw)
     finally:
         client.close()
 

@@ -85,7 +85,7 @@ def test_connect_stores_encrypted_tokens_and_the_source(tmp_path: Path, fake: St
         src = conn.execute(select(sources, athletes.c.name.label("athlete")).join(athletes, athletes.c.id == sources.c.athlete_id)).one()
         assert (src.name, src.kind, src.athlete, src.status) == ("strava", "strava", "alice", "ok")
         raw = conn.execute(select(strava_tokens)).one()
-        tokens = load_tokens(conn, settings, int(src.id))
+        tokens = load_tokens(conn, settings.store_key, int(src.id))
     assert tokens is not None and tokens.access_token in fake.access and tokens.refresh_token in fake.refresh
     assert tokens.strava_athlete_id == fake.athlete_id and tokens.scope == "read,activity:read_all"
     assert tokens.access_token.encode() not in raw.tokens_enc and tokens.refresh_token.encode() not in raw.tokens_enc

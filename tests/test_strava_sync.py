@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from heavylegs.service.jobs import sync_source
+from heavylegs.service.jobs import source_env, sync_source
 from heavylegs.settings import Settings
 from heavylegs.sources.store import get_source
 from heavylegs.store.activities import load_streams
@@ -78,16 +78,16 @@ def test_token_expiring_mid_sync_is_refreshed_and_rotation_persisted(engine: Eng
         _add_runs(fake, 12)
         source = seed_connection(engine, settings, fake, cursor=int(T0.timestamp()) - 10)
         first_refresh = next(iter(fake.refresh))
-        budget = make_budget(settings, clock=clock, sleep=clock.advance)
-        client, manager = source_client(engine, settings, int(source.id), budget=budget, clock=clock)
-        result = sync(client, engine, settings, get_source(engine, "strava"), datetime.fromtimestamp(clock(), timezone.utc))
+        budget = make_budget(source_env(settings), clock=clock, sleep=clock.advance)
+        client, manager = source_client(engine, source_env(settings), int(source.id), budget=budget, clock=clock)
+        result = sync(client, engine, source_env(settings), get_source(engine, "strava"), datetime.fromtimestamp(clock(), timezone.utc))
         client.close()
         assert result.status == "ok" and result.new == 12
         # 900 s tokens, 60 s per request and a 300 s margin: a refresh every ~10 requests.
         assert manager.refreshes >= 1 and len(fake.requests_to("^/oauth/token$", "POST")) == manager.refreshes
         assert 401 not in fake.statuses()
         with engine.connect() as conn:
-            stored = load_tokens(conn, settings, int(source.id))
+            stored = load_tokens(conn, settings.store_key, int(source.id))
         assert stored is not None and fake.refresh == {stored.refresh_token}  # the live one is what we kept
         assert first_refresh not in fake.refresh  # rotated: the original is spent
     finally:
@@ -121,8 +121,8 @@ def test_server_errors_are_retried_with_backoff(engine: Engine, settings: Settin
     source = seed_connection(engine, settings, fake, cursor=int(T0.timestamp()) - 10)
     fake.failures += [(r"/streams$", 503), (r"/streams$", 502)]
     slept: list[float] = []
-    client, _ = source_client(engine, settings, int(source.id), budget=make_budget(settings, sleep=slept.append))
-    result = sync(client, engine, settings, source, datetime.now(timezone.utc))
+    client, _ = source_client(engine, source_env(settings), int(source.id), budget=make_budget(source_env(settings), sleep=slept.append))
+    result = sync(client, engine, source_env(settings), source, datetime.now(timezone.utc))
     assert result.status == "ok" and result.new == 1
     assert slept == [1.0, 2.0]  # exponential backoff, injected sleep
     assert [c.status for c in fake.requests_to(r"/streams$")] == [503, 502, 200]
@@ -138,15 +138,15 @@ def test_a_429_is_respected_not_retried(engine: Engine, settings: Settings) -> N
         for _ in range(5):  # another client of the same application spent the window
             fake._count(read=True)
         slept: list[float] = []
-        client, _ = source_client(engine, settings, int(source.id), budget=make_budget(settings, clock=clock, sleep=slept.append), clock=clock)
-        result = sync(client, engine, settings, source, datetime.fromtimestamp(clock(), timezone.utc))
+        client, _ = source_client(engine, source_env(settings), int(source.id), budget=make_budget(source_env(settings), clock=clock, sleep=slept.append), clock=clock)
+        result = sync(client, engine, source_env(settings), source, datetime.fromtimestamp(clock(), timezone.utc))
         assert result.status == "ok" and "paused until" in result.summary
         assert fake.statuses() == [429] and slept == []
         # The budget now knows the window is spent: nothing is sent until it resets.
-        again = sync(client, engine, settings, source, datetime.fromtimestamp(clock(), timezone.utc))
+        again = sync(client, engine, source_env(settings), source, datetime.fromtimestamp(clock(), timezone.utc))
         assert "paused" in again.summary and fake.statuses() == [429]
         clock.advance(900)
-        done = sync(client, engine, settings, get_source(engine, "strava"), datetime.fromtimestamp(clock(), timezone.utc))
+        done = sync(client, engine, source_env(settings), get_source(engine, "strava"), datetime.fromtimestamp(clock(), timezone.utc))
         client.close()
         assert done.new == 3 and fake.statuses().count(429) == 1
     finally:

@@ -20,6 +20,7 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
 
+from heavylegs.service.jobs import source_env
 from heavylegs.settings import Settings
 from heavylegs.sources.store import get_source, remove_source
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, load_streams, store_activity
@@ -45,7 +46,7 @@ class Service:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
-        app = Starlette(routes=routes(engine, settings))
+        app = Starlette(routes=routes(engine, source_env(settings)))
         self.woken: list[str] = []
         app.state.wake_sources = self.woken.append
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
@@ -78,29 +79,29 @@ def env(engine: Engine, settings: Settings, fake: StravaFake) -> Iterator[tuple[
 
 
 def _sync(engine: Engine, settings: Settings) -> object:
-    return StravaKind().sync(engine, settings, get_source(engine, "strava"), datetime.now(timezone.utc))
+    return StravaKind().sync(engine, source_env(settings), get_source(engine, "strava"), datetime.now(timezone.utc))
 
 
 def test_subscription_handshake_and_crud(engine: Engine, env: tuple[Settings, Service], fake: StravaFake) -> None:
     settings, service = env
-    sid = subscribe(engine, settings, service.url)  # the fake calls our GET handshake before answering
+    sid = subscribe(engine, source_env(settings), service.url)  # the fake calls our GET handshake before answering
     url = fake.subscriptions[sid]["callback_url"]
     # Intended change (issue 13): the callback carries a secret path segment made at subscribe.
     assert list(fake.subscriptions) == [sid] and url.startswith(service.url + "/") and len(url) - len(service.url) > 40
-    assert status(engine, settings)["local"]["subscription_id"] == sid
+    assert status(engine, source_env(settings))["local"]["subscription_id"] == sid
     wrong = httpx.get(url, params={"hub.mode": "subscribe", "hub.challenge": "x", "hub.verify_token": "guess"})
     assert wrong.status_code == 403
     assert httpx.get(service.url, params={"hub.mode": "subscribe", "hub.challenge": "x"}).status_code == 404  # the bare path is gone
-    again = subscribe(engine, settings, service.url)  # subscribing again replaces the subscription (Strava allows one)
+    again = subscribe(engine, source_env(settings), service.url)  # subscribing again replaces the subscription (Strava allows one)
     assert list(fake.subscriptions) == [again] and fake.subscriptions[again]["callback_url"] != url
     assert httpx.post(url, json=fake.event("activity", 1, "create")).status_code == 404  # the old secret stops working
-    assert unsubscribe(engine, settings) == again and fake.subscriptions == {}
-    assert status(engine, settings) == {"local": None, "strava": []}
+    assert unsubscribe(engine, source_env(settings)) == again and fake.subscriptions == {}
+    assert status(engine, source_env(settings)) == {"local": None, "strava": []}
 
 
 def test_every_event_kind(engine: Engine, env: tuple[Settings, Service], fake: StravaFake) -> None:
     settings, service = env
-    subscribe(engine, settings, service.url)
+    subscribe(engine, source_env(settings), service.url)
     seed_connection(engine, settings, fake, cursor=int(time.time()))  # nothing to list: events only
     for i in (1, 2, 3):
         fake.add(*synthetic_run(i, T0 + timedelta(days=i - 3)))
@@ -166,7 +167,7 @@ def test_every_event_kind(engine: Engine, env: tuple[Settings, Service], fake: S
 
 def test_update_refreshes_title_and_type(engine: Engine, env: tuple[Settings, Service], fake: StravaFake) -> None:
     settings, service = env
-    subscribe(engine, settings, service.url)
+    subscribe(engine, source_env(settings), service.url)
     seed_connection(engine, settings, fake, cursor=int(T0.timestamp()) - 60)
     fake.add(*synthetic_run(7, T0))
     _sync(engine, settings)
@@ -184,9 +185,9 @@ def test_retention_drops_raw_streams_only(engine: Engine, settings: Settings, fa
     fake.add(*synthetic_run(5, T0))
     _sync(engine, settings)
     now = datetime.now(timezone.utc)
-    assert apply_retention(engine, settings, now) == 0
-    assert apply_retention(engine, settings, now + timedelta(days=31)) == 1
-    assert apply_retention(engine, strava_settings(settings, fake, raw_retention_days=0), now + timedelta(days=99)) == 0
+    assert apply_retention(engine, settings.cfg.strava, now) == 0
+    assert apply_retention(engine, settings.cfg.strava, now + timedelta(days=31)) == 1
+    assert apply_retention(engine, strava_settings(settings, fake, raw_retention_days=0).cfg.strava, now + timedelta(days=99)) == 0
     with engine.connect() as conn:
         raw = conn.execute(select(strava_activities.c.streams_z, strava_activities.c.summary_z)).one()
         act = conn.execute(select(activities.c.id)).scalar()
@@ -198,7 +199,7 @@ def test_disconnect_deauthorizes_and_forgets_tokens(engine: Engine, settings: Se
     settings = strava_settings(settings, fake)
     seed_connection(engine, settings, fake)
     token = next(iter(fake.access))
-    remove_source(engine, settings, "strava")
+    remove_source(engine, source_env(settings), "strava")
     assert len(fake.requests_to("^/oauth/deauthorize$", "POST")) == 1 and token not in fake.access
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(strava_tokens)).scalar() == 0

@@ -14,6 +14,7 @@ from heavylegs.alerts.transports.email import build_message, render_html
 from heavylegs.alerts.transports.registry import TRANSPORTS, build_channels
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.report import render_report_html
+from heavylegs.service.jobs import analysis_env, channel_env
 from heavylegs.settings import load_settings
 from heavylegs.settings_schema_alerts import CHANNEL_KINDS, AlertRules
 from heavylegs.store.db import make_engine, migrate
@@ -68,8 +69,8 @@ def hostile_page(tmp_path_factory: pytest.TempPathFactory) -> str:
     name = " ".join(HOSTILE)
     store(engine, acts, athlete=name)
     aid = athlete_id(engine, name)
-    recompute_athlete(engine, settings, aid, TODAY)
-    page = render_report_html(engine, settings, aid, TODAY)
+    recompute_athlete(engine, analysis_env(settings), aid, TODAY)
+    page = render_report_html(engine, settings.cfg.report, analysis_env(settings), aid, TODAY)
     engine.dispose()
     return page
 
@@ -98,9 +99,9 @@ def test_every_channel_kind_and_rule_is_registered(tmp_path: Path) -> None:
     assert set(TRANSPORTS) == set(CHANNEL_KINDS)
     assert set(RULES) == set(AlertRules.model_fields)  # one entry per [alerts.rules.<name>] table
     settings = load_settings(data_dir=tmp_path, environ={})
-    assert list(enabled_configs(settings)) == list(RULES)
+    assert list(enabled_configs(settings.cfg.alerts.rules)) == list(RULES)
     off = settings.with_overrides({"alerts.rules.monotony.enabled": False})
-    assert "monotony" not in enabled_configs(off) and enabled_configs(off)["no_rest"]["run_streak"] == 7
+    assert "monotony" not in enabled_configs(off.cfg.alerts.rules) and enabled_configs(off.cfg.alerts.rules)["no_rest"]["run_streak"] == 7
 
 
 def test_only_a_charting_email_channel_asks_for_history(tmp_path: Path) -> None:
@@ -110,4 +111,4 @@ def test_only_a_charting_email_channel_asks_for_history(tmp_path: Path) -> None:
         {"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/x"},
         {"name": "local", "kind": "file"},
     ]})
-    assert {c.name: c.wants_chart for c in build_channels(settings)} == {"mail": True, "plain": False, "hook": False, "local": False}
+    assert {c.name: c.wants_chart for c in build_channels(channel_env(settings))} == {"mail": True, "plain": False, "hook": False, "local": False}

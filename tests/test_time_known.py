@@ -11,6 +11,7 @@ from heavylegs.activity_view import list_activities
 from heavylegs.importer import import_paths
 from heavylegs.metrics.read import daily_rows, run_rows
 from heavylegs.metrics.recompute import recompute_dirty
+from heavylegs.service.jobs import analysis_env, import_env
 from heavylegs.settings import Settings
 from heavylegs.store.activities import find_athlete
 from heavylegs.store.db import CURRENT_VERSION, make_engine, migrate
@@ -41,10 +42,10 @@ def _files(tmp_path: Path) -> list[Path]:
 
 
 def test_clockless_run_is_kept_out_of_the_analysis_until_its_start_is_set(tmp_path: Path, engine: Engine, settings: Settings) -> None:
-    report = import_paths(engine, settings, _files(tmp_path), athlete=settings.default_athlete, workers=1)
+    report = import_paths(engine, import_env(settings), _files(tmp_path), athlete=settings.default_athlete, workers=1)
     assert report.imported == 4
     assert any("set-start" in w["reason"] for w in report.warnings)
-    recompute_dirty(engine, settings)
+    recompute_dirty(engine, analysis_env(settings))
     with engine.connect() as conn:
         aid = find_athlete(conn, settings.default_athlete)
         assert aid is not None
@@ -60,7 +61,7 @@ def test_clockless_run_is_kept_out_of_the_analysis_until_its_start_is_set(tmp_pa
     with engine.begin() as conn:
         done = set_start(conn, unknown[0]["id"], start, offset)
     assert done.start_utc == datetime(2024, 3, 5, 17, 30, tzinfo=UTC)
-    recompute_dirty(engine, settings)
+    recompute_dirty(engine, analysis_env(settings))
     with engine.connect() as conn:
         row = next(a for a in list_activities(conn, aid) if a["id"] == unknown[0]["id"])
         runs = run_rows(conn, aid)
@@ -168,7 +169,7 @@ def test_rebuild_removes_what_is_no_activity_today(tmp_path: Path, sqlite_url: s
         store_raw(conn, "ab" * 32, "fit", junk)
         old = Activity(start_utc=datetime(1989, 12, 31, 0, 0, 2, tzinfo=UTC), sport="other", format="fit", elapsed_s=0.0)
         store_activity(conn, aid, old, SourceRef("file", "junk.fit", "ab" * 32, "fit"))
-    summary = rebuild_all(eng, settings)
+    summary = rebuild_all(eng, settings.athletes)
     assert [r["reason"] for r in summary["removed"]] == ["no plausible samples (no two timed samples with a value, no dated totals)"]
     with eng.connect() as conn:
         assert conn.execute(select(activities.c.id)).first() is None

@@ -25,11 +25,26 @@ from heavylegs.alerts.model import DeliveryStatus, Finding, TransportError
 from heavylegs.alerts.outbox import OPEN, claim, daily_history, defer, record_attempt, row_to_alert, store_alert
 from heavylegs.alerts.quiet import QuietHours, quiet_hours
 from heavylegs.alerts.tables import alert_deliveries, alerts
-from heavylegs.alerts.transports.base import Transport
+from heavylegs.alerts.transports.base import ChannelEnv, Transport
 from heavylegs.alerts.transports.registry import build_channels
-from heavylegs.settings import ConfigError, Settings
+from heavylegs.settings_errors import ConfigError
+from heavylegs.settings_schema_alerts import AlertsSection
+from heavylegs.settings_views import Athletes
 
 BATCH = 200
+
+
+@dataclass(frozen=True)
+class AlertsContext:
+    """What checking, delivering and the digest read: the channels' env (``[alerts]``, ``[smtp]``,
+    secrets, data dir) and the athletes, whose time zone decides "today", quiet hours and the digest."""
+
+    channel_env: ChannelEnv
+    athletes: Athletes
+
+    @property
+    def alerts(self) -> AlertsSection:
+        return self.channel_env.alerts
 
 
 @dataclass
@@ -92,17 +107,17 @@ def _holds(row: Any, quiet: QuietHours | None) -> bool:
     return quiet is not None and row.severity != "urgent" and row.rule != "test"
 
 
-def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool = False,
+def deliver_due(engine: Engine, ctx: AlertsContext, now: datetime, force: bool = False,
                 alert_ids: list[str] | None = None, channels: list[Transport] | None = None,
                 quiet: bool = True, stop: threading.Event | None = None) -> DeliverySummary:
     """Send every due delivery (``force``: ignore backoff; ``quiet=False``: ignore quiet hours);
     returns counts incl. what is still pending. A set ``stop`` ends the run after the delivery
     in hand, so a service stop never waits for a whole outbox of slow receivers."""
-    by_name = {c.name: c for c in (channels if channels is not None else build_channels(settings))}
-    window = quiet_hours(settings) if quiet else None
+    by_name = {c.name: c for c in (channels if channels is not None else build_channels(ctx.channel_env))}
+    conf = ctx.alerts
+    window = quiet_hours(conf) if quiet else None
     zones: dict[str, ZoneInfo] = {}
     now_ts = now.timestamp()
-    conf = settings.cfg.alerts
     stale_before = now_ts - conf.claim_timeout_s
     base, cap = conf.retry_base_s, conf.retry_max_s
     max_age_s = conf.retry_max_age_h * 3600
@@ -113,7 +128,7 @@ def deliver_due(engine: Engine, settings: Settings, now: datetime, force: bool =
         zone: ZoneInfo | None = None
         if window is not None and _holds(row, window):
             if row.athlete not in zones:
-                zones[row.athlete] = settings.athlete_zone(row.athlete)
+                zones[row.athlete] = ctx.athletes.zone(row.athlete)
             zone = zones[row.athlete]
             until = window.until(now, zone)
             if until is not None:
@@ -181,9 +196,9 @@ def open_channels(engine: Engine) -> dict[str, int]:
         return {name: int(n) for name, n in conn.execute(q)}
 
 
-def send_test(engine: Engine, settings: Settings, now: datetime, channel: str | None = None) -> tuple[str, DeliverySummary]:
+def send_test(engine: Engine, ctx: AlertsContext, now: datetime, channel: str | None = None) -> tuple[str, DeliverySummary]:
     """Queue a clearly marked test alert for one channel (or all) and send it at once."""
-    chans = build_channels(settings)
+    chans = build_channels(ctx.channel_env)
     if channel is not None:
         chans = [c for c in chans if c.name == channel]
         if not chans:
@@ -194,6 +209,6 @@ def send_test(engine: Engine, settings: Settings, now: datetime, channel: str | 
         message="This is a test alert from heavylegs. If you can read it, this channel works. Nothing is wrong with your legs.",
     )
     with engine.begin() as conn:
-        ident = store_alert(conn, None, settings.default_athlete, finding, "test", [c.name for c in chans], now)
+        ident = store_alert(conn, None, ctx.athletes.default, finding, "test", [c.name for c in chans], now)
     assert ident is not None  # a fresh random key never collides
-    return ident, deliver_due(engine, settings, now, force=True, alert_ids=[ident], channels=chans, quiet=False)
+    return ident, deliver_due(engine, ctx, now, force=True, alert_ids=[ident], channels=chans, quiet=False)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from analysis.load_ratio import weekly_load_ratio
-from heavylegs.alerts.delivery import deliver_due
+from heavylegs.alerts.delivery import AlertsContext, deliver_due
 from heavylegs.alerts.model import Finding, alert_id
 from heavylegs.alerts.outbox import existing_ids, store_alert
 from heavylegs.alerts.quiet import digest_time
@@ -23,7 +23,6 @@ from heavylegs.alerts.tables import alerts
 from heavylegs.alerts.transports.registry import build_channels
 from heavylegs.metrics.summary import describe_change
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
-from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, athletes
 
 RULE = "digest"
@@ -140,16 +139,16 @@ def build_digest(conn: Connection, athlete_id: int, today: date, now: datetime) 
     return Finding(RULE, "info", today.isoformat(), today, metrics, message, [])
 
 
-def send_digest(engine: Engine, settings: Settings, now: datetime | None = None, athletes_only: list[str] | None = None,
+def send_digest(engine: Engine, ctx: AlertsContext, now: datetime | None = None, athletes_only: list[str] | None = None,
                 force: bool = False, quiet: bool = True) -> DigestSummary:
     """Queue today's digest for every athlete whose local time has reached ``alerts.digest_time``
     (``force``: whatever the time, even with no digest_time), then deliver those digests."""
     now = now or datetime.now(timezone.utc)
     summary = DigestSummary()
-    at = digest_time(settings)
+    at = digest_time(ctx.alerts)
     if at is None and not force:
         return summary
-    channels = [c.name for c in build_channels(settings)]
+    channels = [c.name for c in build_channels(ctx.channel_env)]
     q = select(athletes.c.id, athletes.c.name).order_by(athletes.c.id)
     if athletes_only is not None:
         q = q.where(athletes.c.name.in_(athletes_only))
@@ -158,7 +157,7 @@ def send_digest(engine: Engine, settings: Settings, now: datetime | None = None,
     ids: list[str] = []
     for athlete_id, name in people:
         summary.athletes += 1
-        local = now.astimezone(settings.athlete_zone(name))
+        local = now.astimezone(ctx.athletes.zone(name))
         if not force and at is not None and local.time().replace(tzinfo=None) < at:
             summary.not_due += 1
             continue
@@ -178,6 +177,6 @@ def send_digest(engine: Engine, settings: Settings, now: datetime | None = None,
                 summary.known += 1  # a concurrent run stored it first
         ids.append(ident)
     if ids:
-        sent = deliver_due(engine, settings, now, force=force, alert_ids=ids, quiet=quiet)
+        sent = deliver_due(engine, ctx, now, force=force, alert_ids=ids, quiet=quiet)
         summary.delivered, summary.deferred, summary.pending = sent.delivered, sent.deferred, sent.pending
     return summary

@@ -14,13 +14,13 @@ from datetime import date, datetime, timezone
 from sqlalchemy import Connection, Engine, select, update
 
 from heavylegs.alerts.advice import advice_for
+from heavylegs.alerts.delivery import AlertsContext
 from heavylegs.alerts.model import Finding, alert_id
 from heavylegs.alerts.outbox import existing_ids, store_alert
 from heavylegs.alerts.rules_registry import StoreView, athlete_findings, store_findings
 from heavylegs.alerts.tables import alerts
 from heavylegs.alerts.transports.registry import build_channels
 from heavylegs.metrics.tables import activity_metrics, daily_metrics
-from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, athletes, sources
 
 
@@ -106,19 +106,19 @@ def queue_findings(conn: Connection, athlete_id: int | None, athlete: str, found
             conn.execute(update(alerts).where(alerts.c.id.in_([i for i, _ in old])).values(summary_id=sid))
 
 
-def check(engine: Engine, settings: Settings, now: datetime) -> CheckSummary:
+def check(engine: Engine, ctx: AlertsContext, now: datetime) -> CheckSummary:
     """Evaluate every enabled rule for every athlete and queue what is new."""
-    channels = [c.name for c in build_channels(settings)]
-    max_age = settings.cfg.alerts.max_age_days
+    channels = [c.name for c in build_channels(ctx.channel_env)]
+    max_age = ctx.alerts.max_age_days
     summary = CheckSummary()
     with engine.connect() as conn:
         people = [(int(r.id), r.name) for r in conn.execute(select(athletes.c.id, athletes.c.name).order_by(athletes.c.id))]
         srcs = [dict(r._mapping) for r in conn.execute(select(sources))]
     for athlete_id, name in people:
-        today = settings.athlete_today(name, now)  # daily rows and run dates are local dates
+        today = ctx.athletes.today(name, now)  # daily rows and run dates are local dates
         with engine.connect() as conn:
             days, runs, active = _load(conn, athlete_id, today)
-        found = list(athlete_findings(settings, days, runs, active))
+        found = list(athlete_findings(ctx.alerts, days, runs, active))
         summary.athletes += 1
         summary.findings += len(found)
         with engine.begin() as conn:
@@ -129,8 +129,8 @@ def check(engine: Engine, settings: Settings, now: datetime) -> CheckSummary:
             starts: dict[int, list[float]] = {}
             for aid, ts in conn.execute(select(activities.c.athlete_id, activities.c.start_ts).where(activities.c.parent_id.is_(None))):
                 starts.setdefault(int(aid), []).append(float(ts))
-        view = StoreView(srcs, starts, now, settings.cfg.alerts.reminder_days)
-        for aid, f in store_findings(settings, view):
+        view = StoreView(srcs, starts, now, ctx.alerts.reminder_days)
+        for aid, f in store_findings(ctx.alerts.rules, view):
             summary.findings += 1
             with engine.begin() as conn:
                 queue_findings(conn, aid, names.get(aid, str(aid)), [f], channels, now, max_age, summary)

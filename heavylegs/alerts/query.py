@@ -9,8 +9,8 @@ from sqlalchemy import Engine, func, select
 
 from heavylegs.alerts.delivery import open_channels
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries, alerts
+from heavylegs.alerts.transports.base import ChannelEnv
 from heavylegs.alerts.transports.registry import build_channels
-from heavylegs.settings import Settings
 from heavylegs.store.db import read
 
 
@@ -45,9 +45,9 @@ def list_alerts(engine: Engine, since: date | None = None, athlete: str | None =
     ]
 
 
-def channel_status(engine: Engine, settings: Settings) -> list[dict[str, Any]]:
+def channel_status(engine: Engine, env: ChannelEnv) -> list[dict[str, Any]]:
     """Per channel: last success, the last error since then, a permanent error since then, open deliveries."""
-    configured = [(c.name, c.kind) for c in build_channels(settings)]
+    configured = [(c.name, c.kind) for c in build_channels(env)]
     pending = open_channels(engine)
     out = []
     with read(engine) as conn:

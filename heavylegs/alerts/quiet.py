@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from heavylegs.settings import ConfigError, Settings
+from heavylegs.settings_errors import ConfigError
+from heavylegs.settings_schema_alerts import AlertsSection
 from heavylegs.settings_schema_base import check_clock, check_window
 
 # Beyond this many days of outbox age the quiet-hours discount is irrelevant to any sane retry_max_age_h.
@@ -77,16 +78,12 @@ def parse_quiet(text: str | None) -> QuietHours | None:
     return None if window is None else QuietHours(*window)
 
 
-def quiet_hours(settings: Settings) -> QuietHours | None:
-    return parse_quiet(settings.cfg.alerts.quiet_hours)
+def quiet_hours(alerts: AlertsSection) -> QuietHours | None:
+    """``alerts.quiet_hours`` as QuietHours, None when off."""
+    return parse_quiet(alerts.quiet_hours)
 
 
-def digest_time(settings: Settings) -> time | None:
+def digest_time(alerts: AlertsSection) -> time | None:
     """``alerts.digest_time`` as a time, None when the digest is off."""
-    raw = settings.cfg.alerts.digest_time.strip()
+    raw = alerts.digest_time.strip()
     return parse_clock(raw, "alerts.digest_time") if raw else None
-
-
-def configured_zones(settings: Settings) -> list[str]:
-    """Every time zone an athlete is configured in, the default athlete's first."""
-    return settings.configured_zones()

@@ -22,8 +22,9 @@ from typing import Any
 from heavylegs.alerts import rules, rules_runs
 from heavylegs.alerts.model import Finding
 from heavylegs.alerts.rules_source import source_stalled
-from heavylegs.settings import Settings
 from heavylegs.settings_schema_alerts import (
+    AlertRules,
+    AlertsSection,
     ComebackRule,
     DecouplingRule,
     LateFadeRule,
@@ -95,33 +96,33 @@ RULES: dict[str, Rule] = {
 }
 
 
-def rule_config(settings: Settings, name: str) -> RuleConfig:
+def rule_config(conf: AlertRules, name: str) -> RuleConfig:
     """``[alerts.rules.<name>]`` as the rule functions take it (a plain dict, defaults filled in)."""
-    section = getattr(settings.cfg.alerts.rules, name)
+    section = getattr(conf, name)
     assert isinstance(section, RULES[name].section)
     return section.model_dump()
 
 
-def enabled_configs(settings: Settings) -> dict[str, RuleConfig]:
-    """The config of every enabled rule, in ``RULES`` order."""
-    out = {name: rule_config(settings, name) for name in RULES}
+def enabled_configs(conf: AlertRules) -> dict[str, RuleConfig]:
+    """The config of every enabled rule of ``[alerts.rules]``, in ``RULES`` order."""
+    out = {name: rule_config(conf, name) for name in RULES}
     return {name: cfg for name, cfg in out.items() if cfg.get("enabled", True)}
 
 
-def athlete_findings(settings: Settings, days: list[Row], runs: list[Row], active: list[date]) -> Iterator[Finding]:
+def athlete_findings(alerts: AlertsSection, days: list[Row], runs: list[Row], active: list[date]) -> Iterator[Finding]:
     """Every enabled per-athlete rule over one athlete's history, in ``RULES`` order."""
-    enabled = enabled_configs(settings)
-    history = AthleteHistory(days, runs, active, settings.cfg.alerts.reminder_days, enabled,
-                             after_break=rules.comeback_windows(active, rule_config(settings, "comeback")))
+    enabled = enabled_configs(alerts.rules)
+    history = AthleteHistory(days, runs, active, alerts.reminder_days, enabled,
+                             after_break=rules.comeback_windows(active, rule_config(alerts.rules, "comeback")))
     for name, cfg in enabled.items():
         rule = RULES[name].per_athlete
         if rule is not None:
             yield from rule(history, cfg)
 
 
-def store_findings(settings: Settings, view: StoreView) -> Iterator[tuple[int, Finding]]:
+def store_findings(conf: AlertRules, view: StoreView) -> Iterator[tuple[int, Finding]]:
     """Every enabled per-store rule: (athlete id, finding)."""
-    for name, cfg in enabled_configs(settings).items():
+    for name, cfg in enabled_configs(conf).items():
         rule = RULES[name].per_store
         if rule is not None:
             yield from rule(view, cfg)

@@ -84,11 +84,12 @@ def check_cmd(app: App) -> None:
     """
     from heavylegs.alerts.delivery import deliver_due
     from heavylegs.alerts.engine import check
+    from heavylegs.service.jobs import alerts_context
 
     now = _now()
-    found = _run(lambda: check(app.engine, app.settings, now))
+    found = _run(lambda: check(app.engine, alerts_context(app.settings), now))
     click.echo(f"checked: {_summary_line(found)}")
-    sent = _run(lambda: deliver_due(app.engine, app.settings, now))
+    sent = _run(lambda: deliver_due(app.engine, alerts_context(app.settings), now))
     click.echo(f"delivery: {_summary_line(sent)}")
 
 
@@ -104,8 +105,9 @@ def deliver_cmd(app: App, now_: bool) -> None:
       heavylegs alerts deliver --now    # send those too
     """
     from heavylegs.alerts.delivery import deliver_due
+    from heavylegs.service.jobs import alerts_context
 
-    sent = _run(lambda: deliver_due(app.engine, app.settings, _now(), force=True, quiet=not now_))
+    sent = _run(lambda: deliver_due(app.engine, alerts_context(app.settings), _now(), force=True, quiet=not now_))
     click.echo(f"delivery: {_summary_line(sent)}")
     if sent.pending:
         sys.exit(1)
@@ -125,10 +127,11 @@ def test_cmd(app: App, channel: str | None) -> None:
     from heavylegs.alerts.delivery import send_test
     from heavylegs.alerts.query import list_alerts
     from heavylegs.alerts.transports.registry import channel_warnings
+    from heavylegs.service.jobs import alerts_context, channel_env
 
-    for warning in channel_warnings(app.settings):
+    for warning in channel_warnings(channel_env(app.settings)):
         click.echo(f"warning: {warning}", err=True)
-    ident, sent = _run(lambda: send_test(app.engine, app.settings, _now(), channel))
+    ident, sent = _run(lambda: send_test(app.engine, alerts_context(app.settings), _now(), channel))
     row = next(a for a in list_alerts(app.engine) if a["id"] == ident)
     for d in row["deliveries"]:
         verdict = "ok" if d["status"] == "delivered" else f"{d['status']}: {d['last_error']}"
@@ -151,9 +154,10 @@ def digest_cmd(app: App, athlete: str | None) -> None:
     Exit 1 while a digest still waits for delivery.
     """
     from heavylegs.alerts.digest import send_digest
+    from heavylegs.service.jobs import alerts_context
 
     names = [athlete] if athlete else None
-    done = _run(lambda: send_digest(app.engine, app.settings, _now(), names, force=True, quiet=False))
+    done = _run(lambda: send_digest(app.engine, alerts_context(app.settings), _now(), names, force=True, quiet=False))
     if athlete and done.athletes == 0:
         raise click.UsageError(f"no athlete named {athlete!r}")
     click.echo(f"digest: {_summary_line(done)}")
@@ -173,8 +177,9 @@ def channels_cmd(app: App, as_json: bool) -> None:
       heavylegs alerts channels --json
     """
     from heavylegs.alerts.query import channel_status
+    from heavylegs.service.jobs import channel_env
 
-    rows = _run(lambda: channel_status(app.engine, app.settings))
+    rows = _run(lambda: channel_status(app.engine, channel_env(app.settings)))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

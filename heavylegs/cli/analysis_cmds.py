@@ -33,8 +33,10 @@ def _current(app: App, athlete: str | None) -> tuple[int, str, date]:
     if aid is None:
         raise click.ClickException(f"no athlete named {name!r} yet: import some activities first (heavylegs import PATH)")
     try:
+        from heavylegs.service.jobs import analysis_env
+
         today = app.settings.athlete_today(name)
-        ensure_current(app.engine, app.settings, aid, today)
+        ensure_current(app.engine, analysis_env(app.settings), aid, today)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     return aid, name, today
@@ -122,7 +124,9 @@ def load_cmd(app: App, since: Any, until: Any, as_json: bool, as_csv: bool, athl
         )
     console = table_console()
     console.print(table)
-    cfg = analysis_config(app.settings, name)
+    from heavylegs.service.jobs import analysis_env
+
+    cfg = analysis_config(analysis_env(app.settings), name)
     latest = next((r for r in reversed(everything) if r["date"] <= today), everything[-1] if everything else None)
     # Plain echo: rich would wrap these sentences at 80 columns when piped.
     click.echo(load_summary(latest, cfg, len(everything)))
@@ -187,10 +191,11 @@ def report_cmd(app: App, out: str | None, athlete: str | None) -> None:
       heavylegs report --out ~/legs.html
     """
     from heavylegs.report import render_report_html  # matplotlib is slow to import; only here
+    from heavylegs.service.jobs import analysis_env
 
     aid, _name, today = _current(app, athlete)
     path = Path(out) if out else app.settings.data_dir / "report.html"
-    html = render_report_html(app.engine, app.settings, aid, today)
+    html = render_report_html(app.engine, app.settings.cfg.report, analysis_env(app.settings), aid, today)
     from heavylegs.report.output import write_report  # unpredictable O_EXCL temp file, 0600, renamed
 
     write_report(path, html)

@@ -47,7 +47,9 @@ def import_cmd(app: App, paths: tuple[str, ...], athlete: str | None, as_json: b
 
     Exit status: 0 when nothing failed, 2 when any file failed (all others are still imported).
     """
-    name = app.athlete_name(athlete)
+    from heavylegs.service.jobs import import_env
+
+    name, env = app.athlete_name(athlete), import_env(app.settings)
     err = Console(stderr=True)
     if sys.stderr.isatty() and not as_json:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -58,9 +60,9 @@ def import_cmd(app: App, paths: tuple[str, ...], athlete: str | None, as_json: b
             def progress(done: int, total: int | None, _path: str) -> None:
                 bar.update(task, completed=done, total=total)
 
-            report = import_paths(app.engine, app.settings, list(paths), athlete=name, progress=progress, workers=workers)
+            report = import_paths(app.engine, env, list(paths), athlete=name, progress=progress, workers=workers)
     else:
-        report = import_paths(app.engine, app.settings, list(paths), athlete=name, workers=workers)
+        report = import_paths(app.engine, env, list(paths), athlete=name, workers=workers)
     if report.imported:
         recompute_changed(app)
     if as_json:
@@ -170,7 +172,7 @@ def rebuild_cmd(app: App, as_json: bool) -> None:
     """
     from heavylegs.rebuild import rebuild_all
 
-    summary = rebuild_all(app.engine, app.settings)
+    summary = rebuild_all(app.engine, app.settings.athletes)
     recompute_changed(app)
     removed = f", {len(summary['removed'])} removed (not an activity)" if summary.get("removed") else ""
     click.echo(json.dumps(summary, indent=2) if as_json else f"rebuilt {summary['rebuilt']} activities from {summary['files']} files; {len(summary['failed'])} failed{removed}")

@@ -57,7 +57,9 @@ def _interval(app: App, kind: str, config: dict[str, Any]) -> float:
 
 
 def source_rows(app: App) -> list[dict[str, Any]]:
-    counts = activity_counts(app.engine)
+    from heavylegs.service.jobs import source_env
+
+    counts, env = activity_counts(app.engine), source_env(app.settings)
     out = []
     for src in list_sources(app.engine):
         try:
@@ -73,7 +75,7 @@ def source_rows(app: App) -> list[dict[str, Any]]:
                 "path": config.get("path"),
                 "last_run": _iso(src.last_run_ts), "last_success": _iso(src.last_success_ts), "last_new": _iso(src.last_new_ts),
                 "last_error": src.last_error, "activities": counts.get(int(src.id), 0), "next_run": _iso(next_ts),
-            } | extra_status(app.engine, app.settings, src)  # e.g. Garmin's key_expires
+            } | extra_status(app.engine, env, src)  # e.g. Garmin's key_expires
         )
     return out
 
@@ -115,8 +117,10 @@ def disconnect_cmd(app: App, name: str, purge: bool) -> None:
       heavylegs disconnect watch --purge
       heavylegs disconnect strava            # also revokes the access on Strava
     """
+    from heavylegs.service.jobs import source_env
+
     try:
-        done = remove_source(app.engine, app.settings, name, purge=purge)
+        done = remove_source(app.engine, source_env(app.settings), name, purge=purge)
     except SourceError as exc:
         raise click.UsageError(str(exc)) from exc
     extra = f"; deleted {done['purged_activities']} activities" if purge else "; its activities are kept"

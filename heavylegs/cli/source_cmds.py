@@ -36,6 +36,7 @@ def connect_garmin(app: App, source_name: str, athlete: str | None, key_file: st
       heavylegs connect garmin --name garmin --key-file ~/garmin.key --key-expires 2027-03-01
       GARMIN_KEY=... heavylegs connect garmin --name garmin --key-env GARMIN_KEY
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import get_kind
 
@@ -43,7 +44,7 @@ def connect_garmin(app: App, source_name: str, athlete: str | None, key_file: st
     if not key:
         _fail("the key is empty")
     try:
-        message = get_kind("garmin").connect(app.engine, app.settings, source_name, app.athlete_name(athlete), click.echo,
+        message = get_kind("garmin").connect(app.engine, source_env(app.settings), source_name, app.athlete_name(athlete), click.echo,
                                              key=key, key_expires=key_expires.date() if key_expires else None)
     except SourceError as exc:
         _fail(str(exc))
@@ -67,6 +68,7 @@ def sync_cmd(app: App, name: str | None, as_json: bool) -> None:
       heavylegs sync garmin
       heavylegs sync --json
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.sources.base import SourceError, SyncResult, never_stop
     from heavylegs.sources.registry import get_kind
     from heavylegs.sources.store import get_source, list_sources, record_result
@@ -83,7 +85,7 @@ def sync_cmd(app: App, name: str | None, as_json: bool) -> None:
     for source in chosen:
         now = datetime.now(timezone.utc)
         try:
-            result = get_kind(source.kind).sync(app.engine, app.settings, source, now, stop=stop)
+            result = get_kind(source.kind).sync(app.engine, source_env(app.settings), source, now, stop=stop)
         except SourceError as exc:
             result = SyncResult(status="error", error=str(exc))
         record_result(app.engine, int(source.id), result, now.timestamp())
@@ -141,6 +143,7 @@ def backfill_cmd(app: App, source_name: str | None, since: datetime | None, unti
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from heavylegs.service.jobs import source_env
     from heavylegs.sources.base import BackfillOptions, NeedsReauth, NotSupported, SourceError
     from heavylegs.sources.registry import get_kind
     from heavylegs.sources.store import get_source
@@ -167,7 +170,7 @@ def backfill_cmd(app: App, source_name: str | None, since: datetime | None, unti
     options = BackfillOptions(since=since.date() if since else None, until=until.date() if until else None, dry_run=dry_run, wait=not no_wait)
     try:
         with progress:
-            report = get_kind(source.kind).backfill(app.engine, app.settings, source, options, on_progress=on_progress, on_wait=on_wait)
+            report = get_kind(source.kind).backfill(app.engine, source_env(app.settings), source, options, on_progress=on_progress, on_wait=on_wait)
     except NotSupported as exc:
         if as_json:
             click.echo(json.dumps({"status": "not_supported", "error": str(exc)}))

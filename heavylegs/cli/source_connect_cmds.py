@@ -25,11 +25,12 @@ def connect_polar(app: App, source_name: str, athlete: str | None, no_browser: b
       heavylegs connect polar --name polar
       heavylegs connect polar --name polar --no-browser --athlete alice
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import get_kind
 
     try:
-        message = get_kind("polar").connect(app.engine, app.settings, source_name, app.athlete_name(athlete), click.echo,
+        message = get_kind("polar").connect(app.engine, source_env(app.settings), source_name, app.athlete_name(athlete), click.echo,
                                             no_browser=no_browser, timeout_s=timeout_s)
     except SourceError as exc:
         _fail(str(exc))
@@ -59,6 +60,7 @@ def connect_intervals(app: App, source_name: str, athlete_id: str, athlete: str 
       heavylegs connect intervals --name icu --athlete-id i12345
       heavylegs connect intervals --name icu --athlete-id i12345 --key-file ~/icu.key
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import get_kind
 
@@ -66,7 +68,7 @@ def connect_intervals(app: App, source_name: str, athlete_id: str, athlete: str 
     if not key:
         _fail("the key is empty")
     try:
-        message = get_kind("intervals").connect(app.engine, app.settings, source_name, app.athlete_name(athlete), click.echo,
+        message = get_kind("intervals").connect(app.engine, source_env(app.settings), source_name, app.athlete_name(athlete), click.echo,
                                                 key=key, athlete_id=athlete_id)
     except SourceError as exc:
         _fail(str(exc))
@@ -96,11 +98,12 @@ def polar_subscribe(app: App, base_url: str) -> None:
     Example:
       heavylegs polar subscribe --url https://legs.example.org
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.polar_webhook import subscribe
 
     try:
-        url = subscribe(app.engine, app.settings, base_url)
+        url = subscribe(app.engine, source_env(app.settings), base_url)
     except SourceError as exc:
         _fail(str(exc))
         return

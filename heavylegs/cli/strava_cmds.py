@@ -28,6 +28,7 @@ def connect_strava(app: App, athlete: str | None, no_browser: bool, source_name:
       heavylegs connect strava
       heavylegs connect strava --no-browser --athlete alice
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import check_name, get_kind
     from heavylegs.strava.tokens import NotConfigured
@@ -37,7 +38,7 @@ def connect_strava(app: App, athlete: str | None, no_browser: bool, source_name:
     except SourceError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
-        message = get_kind("strava").connect(app.engine, app.settings, source_name, app.athlete_name(athlete), click.echo,
+        message = get_kind("strava").connect(app.engine, source_env(app.settings), source_name, app.athlete_name(athlete), click.echo,
                                              no_browser=no_browser, timeout_s=timeout_s)
     except NotConfigured as exc:  # a usage error (exit 2), as before
         raise click.UsageError(str(exc)) from exc
@@ -63,12 +64,13 @@ def subscribe_cmd(app: App, callback_url: str) -> None:
     Example:
       heavylegs strava subscribe --callback-url https://legs.example.org/webhooks/strava
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.strava.subscription import subscribe
     from heavylegs.strava.tokens import NotConfigured
     from ingest.strava.client import StravaError
 
     try:
-        sid = subscribe(app.engine, app.settings, callback_url)
+        sid = subscribe(app.engine, source_env(app.settings), callback_url)
     except NotConfigured as exc:
         raise click.UsageError(str(exc)) from exc
     except StravaError as exc:
@@ -85,11 +87,12 @@ def unsubscribe_cmd(app: App) -> None:
     Example:
       heavylegs strava unsubscribe
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.strava.subscription import unsubscribe
     from ingest.strava.client import StravaError
 
     try:
-        sid = unsubscribe(app.engine, app.settings)
+        sid = unsubscribe(app.engine, source_env(app.settings))
     except StravaError as exc:
         _fail(f"Strava refused: {exc}")
     click.echo("no subscription" if sid is None else f"unsubscribed: id {sid}")
@@ -105,9 +108,10 @@ def status_cmd(app: App, as_json: bool) -> None:
     Example:
       heavylegs strava status
     """
+    from heavylegs.service.jobs import source_env
     from heavylegs.strava.source import overview
 
-    info = overview(app.engine, app.settings)
+    info = overview(app.engine, source_env(app.settings))
     if as_json:
         click.echo(json.dumps(info, default=str))
         return

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.daily import DailyParams
 from analysis.runs import RunParams
-from heavylegs.settings import Settings
+from heavylegs.settings_schema import AnalysisSection
+from heavylegs.settings_views import Athletes
 from ingest.model import RUNNING_SPORTS
 
 # 2: steadiness also looks for short reps
@@ -40,6 +42,34 @@ SERIES_ONLY_KEYS = frozenset({
     "sports", "acute_days", "chronic_days", "ctl_days", "atl_days", "baseline_runs", "baseline_min_runs", "estimate_min_hr_runs",
     "hr_rest_default_bpm", "hr_max_percentile", "hr_max_window_days",
 })
+
+
+@dataclass(frozen=True)
+class AnalysisEnv:
+    """What the analysis reads: ``[analysis]`` and the athletes, typed, plus the same tables as
+    written in the merged TOML, which the stored settings hash is computed from.
+
+    The hash stays on the written tables because hashing the typed values (``30`` read as
+    ``30.0``, unset keys as ``None``) would change every store's hash and re-analyse it.
+    """
+
+    analysis: AnalysisSection
+    athletes: Athletes
+    analysis_toml: Mapping[str, Any] = field(repr=False)  # [analysis]
+    athlete_toml: Mapping[str, Any] = field(repr=False)  # [athlete]
+    athletes_toml: Mapping[str, Any] = field(repr=False)  # [athletes]
+
+    def athlete_hashed(self, name: str) -> dict[str, Any]:
+        """``[athlete]`` overridden by ``[athletes.<name>]`` as written: the athlete part of the hash.
+
+        The name is walked as a dotted path, as the hash has always looked it up (``athletes.<name>``),
+        so the hash of an athlete whose name holds a dot does not change either.
+        """
+        node: Any = self.athletes_toml
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        # Athlete tables are flat (the schema refuses sub-tables), so a shallow merge is the deep one.
+        return {**self.athlete_toml, **(node if isinstance(node, Mapping) else {})}
 
 
 @dataclass(frozen=True)
@@ -90,13 +120,13 @@ def _opt_float(value: Any) -> float | None:
     return None if value is None or value == "" else float(value)
 
 
-def analysis_config(settings: Settings, athlete_name: str) -> AnalysisConfig:
+def analysis_config(env: AnalysisEnv, athlete_name: str) -> AnalysisConfig:
     """The typed ``[analysis]`` section and the athlete's table, as the analysis needs them.
 
     Types, ``sex`` and ``gap_model`` were checked when the settings were loaded.
     """
-    a = settings.cfg.analysis
-    ath = settings.athlete_cfg(athlete_name)
+    a = env.analysis
+    ath = env.athletes.cfg(athlete_name)
     return AnalysisConfig(
         sports=frozenset(a.sports) if a.sports else None,
         sex=ath.sex,
@@ -112,6 +142,6 @@ def analysis_config(settings: Settings, athlete_name: str) -> AnalysisConfig:
         estimate_min_hr_runs=int(a.estimate_min_hr_runs),
         run_params=a.run_params(),
         daily_params=a.daily_params(),
-        # Hashed from the untyped tables so stores keep their hashes across this refactor.
-        settings_hash=settings_hash(settings.section("analysis"), settings.athlete(athlete_name)),
+        # Hashed from the tables as written so stores keep their hashes (see AnalysisEnv).
+        settings_hash=settings_hash(dict(env.analysis_toml), env.athlete_hashed(athlete_name)),
     )

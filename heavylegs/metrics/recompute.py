@@ -24,13 +24,12 @@ import numpy as np
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from heavylegs.metrics.anchors import Anchors, decode_hist, derive_hr_max, resolve_anchors
-from heavylegs.metrics.config import AnalysisConfig, analysis_config, streams_part
+from heavylegs.metrics.config import AnalysisConfig, AnalysisEnv, analysis_config, streams_part
 from heavylegs.metrics.daily import build_daily, write_daily
 from heavylegs.metrics.derived import Entry, apply_baselines, apply_estimates, fit_model, model_to_json
 from heavylegs.metrics.parallel import analyse_all
 from heavylegs.metrics.read import StateInfo, state_info
 from heavylegs.metrics.store import load_entries, stored_hist, stored_hists, stream_hist, write_metrics
-from heavylegs.settings import Settings
 from heavylegs.store.tables import analysis_state, athletes
 
 ALL = (-math.inf, 0)
@@ -91,11 +90,11 @@ def _athlete_name(engine: Engine, athlete_id: int) -> str:
     return str(name)
 
 
-def recompute_athlete(engine: Engine, settings: Settings, athlete_id: int, today: date) -> RecomputeSummary:
+def recompute_athlete(engine: Engine, env: AnalysisEnv, athlete_id: int, today: date) -> RecomputeSummary:
     """Bring the athlete's ``activity_metrics``, ``daily_metrics`` and ``analysis_state`` up to date."""
     t0 = time.perf_counter()
     name = _athlete_name(engine, athlete_id)
-    cfg = analysis_config(settings, name)
+    cfg = analysis_config(env, name)
     with engine.begin() as conn:
         state = _claim(conn, athlete_id)
         entries = load_entries(conn, athlete_id)
@@ -196,27 +195,27 @@ def _recompute(
     )
 
 
-def ensure_current(engine: Engine, settings: Settings, athlete_id: int, today: date) -> RecomputeSummary | None:
+def ensure_current(engine: Engine, env: AnalysisEnv, athlete_id: int, today: date) -> RecomputeSummary | None:
     """Recompute when anything changed (dirty, settings, a new day); None when already current."""
     name = _athlete_name(engine, athlete_id)
-    cfg = analysis_config(settings, name)
+    cfg = analysis_config(env, name)
     with engine.connect() as conn:
         state = state_info(conn, athlete_id)
         conn.rollback()
     if not needs_recompute(state, cfg, today):
         return None
-    return recompute_athlete(engine, settings, athlete_id, today)
+    return recompute_athlete(engine, env, athlete_id, today)
 
 
 def recompute_dirty(
-    engine: Engine, settings: Settings, today_for: Callable[[str], date] | None = None
+    engine: Engine, env: AnalysisEnv, today_for: Callable[[str], date] | None = None
 ) -> list[RecomputeSummary]:
     """Recompute every athlete that is dirty, has new settings or has not been computed for today.
 
     ``today_for(name)`` gives the athlete's local date (default: now in the
     athlete's configured time zone).
     """
-    today_of = today_for or settings.athlete_today
+    today_of = today_for or env.athletes.today
     with engine.connect() as conn:
         people = [(int(r.id), str(r.name)) for r in conn.execute(select(athletes.c.id, athletes.c.name).order_by(athletes.c.id))]
         states = {aid: state_info(conn, aid) for aid, _ in people}
@@ -224,6 +223,6 @@ def recompute_dirty(
     done = []
     for aid, name in people:
         today = today_of(name)
-        if needs_recompute(states[aid], analysis_config(settings, name), today):
-            done.append(recompute_athlete(engine, settings, aid, today))
+        if needs_recompute(states[aid], analysis_config(env, name), today):
+            done.append(recompute_athlete(engine, env, aid, today))
     return done

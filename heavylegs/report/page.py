@@ -16,12 +16,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import Engine, select
 
 from heavylegs.metrics.activity import DETAIL_COLS, LIST_COLS, ActivityInfo
-from heavylegs.metrics.config import AnalysisConfig, analysis_config
+from heavylegs.metrics.config import AnalysisConfig, AnalysisEnv, analysis_config
 from heavylegs.metrics.read import daily_rows, describe_anchors, run_rows, state_info
 from heavylegs.metrics.summary import load_summary
 from heavylegs.report.charts import fade_chart_png, load_chart_png, long_run_chart_png
 from heavylegs.report.profile import RunProfile, run_profile
-from heavylegs.settings import Settings
+from heavylegs.settings_schema import ReportSection
 from heavylegs.store.activities import load_streams
 from heavylegs.store.db import read
 from heavylegs.store.tables import activities, athletes
@@ -104,9 +104,9 @@ def _b64(png: bytes) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def render_report_html(engine: Engine, settings: Settings, athlete_id: int, today: date) -> str:
-    """The report page for ``athlete_id`` as of ``today`` (the athlete's local date)."""
-    rep = settings.cfg.report
+def render_report_html(engine: Engine, rep: ReportSection, analysis: AnalysisEnv, athlete_id: int, today: date) -> str:
+    """The report page for ``athlete_id`` as of ``today`` (the athlete's local date), laid out by
+    ``[report]``; ``analysis`` gives the athlete's analysis settings, as the recompute reads them."""
     months = rep.months
     since = today - timedelta(days=round(months * 30.44))
     with read(engine) as conn:
@@ -119,7 +119,7 @@ def render_report_html(engine: Engine, settings: Settings, athlete_id: int, toda
         runs = [r for r in run_rows(conn, athlete_id) if r["local_date"] <= today]
         state = state_info(conn, athlete_id)
         conn.rollback()
-    cfg = analysis_config(settings, str(name))
+    cfg = analysis_config(analysis, str(name))
     days, load_heading = _load_window(all_days, since, today, months)
     recent = runs[-rep.runs :]
     long_run = _latest_long_run(runs, rep.long_run_m)

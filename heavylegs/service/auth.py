@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from heavylegs.settings import ConfigError, Settings
+from heavylegs.settings_errors import ConfigError
+from heavylegs.settings_schema import ServiceAuthSection, ServiceSection
+from heavylegs.settings_views import Secrets
 
 # scrypt cost: 2**15 x 8 x 128 B = 32 MiB and ~0.1 s per guess. OWASP suggests N = 2**17 (128 MiB);
 # 2**15 bounds the memory one login attempt can make a small board spend, and failed logins are
@@ -87,10 +89,10 @@ class Auth:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Auth:
-        conf = settings.cfg.service.auth
-        token = settings.secret(conf, "token")
-        password_hash = settings.secret(conf, "password_hash")
+    def from_config(cls, conf: ServiceAuthSection, reader: Secrets) -> Auth:
+        """``[service.auth]``, its token and hash read by ``reader`` (given, by file or by variable)."""
+        token = reader.read(conf, "token")
+        password_hash = reader.read(conf, "password_hash")
         if token and len(token) < MIN_TOKEN_CHARS:
             raise ConfigError(f"service.auth.token: at least {MIN_TOKEN_CHARS} characters (make one with `heavylegs auth new-token`)")
         if password_hash:
@@ -150,11 +152,11 @@ class Auth:
             self._revoked[nonce] = float(expiry)
 
 
-def check_exposure(settings: Settings, bind_host: str, auth: Auth) -> None:
+def check_exposure(service: ServiceSection, bind_host: str, auth: Auth) -> None:
     """Refuse (ConfigError) to serve athlete data beyond loopback or behind a proxy without a login."""
     if auth.enabled:
         return
-    if settings.cfg.service.behind_proxy:
+    if service.behind_proxy:
         raise ConfigError("service.behind_proxy is set but service.auth has no token or password_hash: "
                           "set one (heavylegs auth new-token / heavylegs auth hash-password) before exposing the service")
     if not is_loopback(bind_host):

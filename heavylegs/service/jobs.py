@@ -17,15 +17,18 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from heavylegs.alerts.delivery import deliver_due
+from heavylegs.alerts.delivery import AlertsContext, deliver_due
 from heavylegs.alerts.digest import send_digest
 from heavylegs.alerts.engine import check
 from heavylegs.alerts.model import DeliveryStatus
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries
+from heavylegs.alerts.transports.base import ChannelEnv
+from heavylegs.importer import ImportEnv
+from heavylegs.metrics.config import AnalysisEnv
 from heavylegs.metrics.recompute import recompute_dirty
 from heavylegs.service import summary as summaries
 from heavylegs.settings import Settings
-from heavylegs.sources.base import SyncResult
+from heavylegs.sources.base import SourceEnv, SyncResult
 from heavylegs.sources.registry import get_kind
 from heavylegs.sources.store import get_source_by_id, record_result
 from heavylegs.store.tables import job_runs, sources
@@ -121,7 +124,7 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, stop: thread
         return JobOutcome(summary="source removed or disabled")
     now = datetime.now(timezone.utc)
     try:
-        result = get_kind(source.kind).sync(engine, settings, source, now, stop=stop)
+        result = get_kind(source.kind).sync(engine, source_env(settings), source, now, stop=stop)
     except Exception as exc:
         result = SyncResult(status="error", error=f"{type(exc).__name__}: {exc}")
     record_result(engine, source_id, result, now.timestamp())
@@ -133,25 +136,53 @@ def sync_source(engine: Engine, settings: Settings, source_id: int, stop: thread
     )
 
 
+def channel_env(settings: Settings) -> ChannelEnv:
+    """What the alert channels are built from (also for `heavylegs run`'s start checks and the CLI)."""
+    return ChannelEnv(settings.cfg.alerts, settings.cfg.smtp, settings.secrets, settings.data_dir)
+
+
+def alerts_context(settings: Settings) -> AlertsContext:
+    """What checking, delivering and the digest read."""
+    return AlertsContext(channel_env(settings), settings.athletes)
+
+
+def import_env(settings: Settings) -> ImportEnv:
+    """What an import reads: ``[import]``, ``[dedup]`` and the athletes' zones."""
+    return ImportEnv(settings.cfg.import_, settings.cfg.dedup, settings.athletes)
+
+
+def source_env(settings: Settings) -> SourceEnv:
+    """What every source kind reads: its own section, the secrets and store key, the import of fetched files."""
+    cfg = settings.cfg
+    return SourceEnv(import_env(settings), settings.secrets, settings.store_key, cfg.service.folder_settle_s,
+                     cfg.strava, cfg.garmin, cfg.polar, cfg.intervals)
+
+
+def analysis_env(settings: Settings) -> AnalysisEnv:
+    """What the recompute reads; the tables as written keep every store's settings hash (see AnalysisEnv)."""
+    return AnalysisEnv(settings.cfg.analysis, settings.athletes, settings.section("analysis"), settings.section("athlete"),
+                       settings.section("athletes"))
+
+
 def analysis(engine: Engine, settings: Settings) -> JobOutcome:
     """Recompute athletes whose data changed, then evaluate the alert rules."""
-    counts = {"recomputed": len(recompute_dirty(engine, settings) or [])}
-    counts |= summaries.counts(check(engine, settings, datetime.now(timezone.utc)), "alerts")
+    counts = {"recomputed": len(recompute_dirty(engine, analysis_env(settings)) or [])}
+    counts |= summaries.counts(check(engine, alerts_context(settings), datetime.now(timezone.utc)), "alerts")
     return JobOutcome(counts=counts)
 
 
 def deliver(engine: Engine, settings: Settings, force: bool = False, stop: threading.Event | None = None) -> JobOutcome:
-    return JobOutcome(counts=summaries.counts(deliver_due(engine, settings, datetime.now(timezone.utc), force=force, stop=stop), ""))
+    return JobOutcome(counts=summaries.counts(deliver_due(engine, alerts_context(settings), datetime.now(timezone.utc), force=force, stop=stop), ""))
 
 
 def digest(engine: Engine, settings: Settings) -> JobOutcome:
-    return JobOutcome(counts=summaries.counts(send_digest(engine, settings, datetime.now(timezone.utc)), ""))
+    return JobOutcome(counts=summaries.counts(send_digest(engine, alerts_context(settings), datetime.now(timezone.utc)), ""))
 
 
 def housekeeping(engine: Engine, settings: Settings) -> JobOutcome:
     """Strava raw-data retention, old delivery-attempt logs, job rows of removed sources."""
     now = datetime.now(timezone.utc)
-    counts = {"strava_raw": summaries.as_int(apply_retention(engine, settings, now))}
+    counts = {"strava_raw": summaries.as_int(apply_retention(engine, settings.cfg.strava, now))}
     counts["attempts"] = prune_attempts(engine, settings.cfg.service.attempts_retention_days, now.timestamp())
     counts["stale_jobs"] = prune_job_rows(engine)
     return JobOutcome(counts=counts)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from heavylegs.alerts.transports.registry import build_channels, channel_warnings
 from heavylegs.service.auth import Auth, check_exposure
+from heavylegs.service.jobs import channel_env
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
 from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
@@ -66,10 +67,11 @@ def _serve(app: Any, host: str, port: int) -> tuple[uvicorn.Server, threading.Th
 def run_service(engine: Engine, settings: Settings, inbox: Path, port: int | None = None, host: str | None = None) -> int:
     _setup_logging()
     bind_host = host or settings.cfg.service.host
-    auth = Auth.from_settings(settings)  # ConfigError (a bad token or hash) stops the start
-    check_exposure(settings, bind_host, auth)
-    build_channels(settings)  # e.g. an SMTP login without TLS is refused now, not at the first alert
-    for warning in channel_warnings(settings):
+    auth = Auth.from_config(settings.cfg.service.auth, settings.secrets)  # ConfigError (a bad token or hash) stops the start
+    check_exposure(settings.cfg.service, bind_host, auth)
+    channels = channel_env(settings)
+    build_channels(channels)  # e.g. an SMTP login without TLS is refused now, not at the first alert
+    for warning in channel_warnings(channels):
         log.warning("%s", warning)
     # Files the service creates from here on (inbox, alert log, keys, SQLite -wal/-shm) are the user's alone.
     os.umask(0o077)
@@ -86,7 +88,7 @@ def run_service(engine: Engine, settings: Settings, inbox: Path, port: int | Non
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        ensure_inbox(engine, settings, inbox)
+        ensure_inbox(engine, inbox, athlete=settings.default_athlete, data_dir=settings.data_dir)
         metrics = PrometheusMetrics(engine)
         scheduler = Scheduler(engine, settings, observe=metrics.observe)
         scheduler.on_new_data.append(metrics.count_new)

@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from heavylegs.alerts.quiet import configured_zones, digest_time, quiet_hours
+from heavylegs.alerts.quiet import digest_time, quiet_hours
 from heavylegs.service import jobs
 from heavylegs.service.watch import FolderWatcher
 from heavylegs.settings import Settings
@@ -151,11 +151,11 @@ class Scheduler:
 
     def _add_digest(self) -> None:
         """The digest at ``alerts.digest_time`` in every configured athlete time zone (the default athlete's is ``digest``)."""
-        quiet_hours(self.settings)  # a malformed value stops the start, not every delivery later
-        at = digest_time(self.settings)
+        quiet_hours(self.settings.cfg.alerts)  # a malformed value stops the start, not every delivery later
+        at = digest_time(self.settings.cfg.alerts)
         if at is None:
             return
-        for i, tz in enumerate(configured_zones(self.settings)):
+        for i, tz in enumerate(self.settings.athletes.zones()):
             job_id = "digest" if i == 0 else f"digest:{tz}"
             # A time of day, and like every job it also runs at start: each run queues the digest only
             # for athletes whose local time has passed digest_time and who have none for today yet, so

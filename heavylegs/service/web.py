@@ -29,6 +29,7 @@ from heavylegs.service.auth_web import (
     allowed_host_names,
     login_routes,
 )
+from heavylegs.service.jobs import analysis_env, source_env
 from heavylegs.service.lock import ServiceLock
 from heavylegs.service.pagecache import ReportCache
 from heavylegs.service.prom import CONTENT_TYPE, PrometheusMetrics
@@ -95,9 +96,10 @@ class SecurityHeadersMiddleware:
 def build_app(engine: Engine, settings: Settings, scheduler: Scheduler, metrics: PrometheusMetrics, lock: ServiceLock | None = None,
               bind_host: str | None = None, auth: Auth | None = None) -> Starlette:
     conf = settings.cfg.service
-    auth = auth if auth is not None else Auth.from_settings(settings)
+    auth = auth if auth is not None else Auth.from_config(conf.auth, settings.secrets)
     limiter = FailureLimiter()
-    cache = ReportCache(engine, lambda athlete_id, today: render_report_html(engine, settings, athlete_id, today))
+    report_conf, analysis = settings.cfg.report, analysis_env(settings)
+    cache = ReportCache(engine, lambda athlete_id, today: render_report_html(engine, report_conf, analysis, athlete_id, today))
 
     def healthz(request: Request) -> JSONResponse:
         db_ok = _database_ok(engine)
@@ -144,8 +146,8 @@ def build_app(engine: Engine, settings: Settings, scheduler: Scheduler, metrics:
         Route("/", report, methods=["GET"]),
     ]
     routes += login_routes(auth, limiter, secure_cookie=conf.behind_proxy)
-    routes += list(strava_routes(engine, settings))
-    routes += polar_routes(engine, settings)
+    routes += list(strava_routes(engine, source_env(settings)))
+    routes += polar_routes(engine, source_env(settings))
     allowed = allowed_host_names(bind_host or conf.host, conf.allowed_hosts)
     middleware = [
         Middleware(SecurityHeadersMiddleware),

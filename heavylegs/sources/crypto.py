@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from heavylegs.settings import Settings
+from heavylegs.settings_views import StoreKey
 
 KEY_FILE = "secret.key"
 SALT_FILE = "secret.salt"
@@ -110,18 +110,18 @@ def _key_file(path: Path) -> bytes:
     return key
 
 
-def fernet(settings: Settings) -> MultiFernet:
-    configured = settings.secret_key
-    keys = _passphrase_keys(configured, settings.data_dir) if configured else [_key_file(settings.data_dir / KEY_FILE)]
+def fernet(key: StoreKey) -> MultiFernet:
+    configured = key.passphrase
+    keys = _passphrase_keys(configured, key.data_dir) if configured else [_key_file(key.data_dir / KEY_FILE)]
     return MultiFernet([Fernet(k) for k in keys])
 
 
-def encrypt(settings: Settings, data: bytes) -> bytes:
-    return fernet(settings).encrypt(data)
+def encrypt(key: StoreKey, data: bytes) -> bytes:
+    return fernet(key).encrypt(data)
 
 
-def decrypt(settings: Settings, token: bytes) -> bytes:
+def decrypt(key: StoreKey, token: bytes) -> bytes:
     try:
-        return fernet(settings).decrypt(token)
+        return fernet(key).decrypt(token)
     except InvalidToken as exc:
         raise SecretKeyError("cannot decrypt the stored credentials: the secret key changed (connect the source again)") from exc

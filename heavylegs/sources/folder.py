@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import Engine, Row, delete, func, insert, select
 
 from heavylegs.importer import import_paths
-from heavylegs.settings import Settings
 from heavylegs.sources.base import (
     BackfillOptions,
     BackfillReport,
     Echo,
     NotSupported,
+    SourceEnv,
     SourceError,
     SyncResult,
     never_stop,
@@ -159,7 +159,7 @@ def _forget(engine: Engine, source_id: int, paths: Sequence[str]) -> None:
 class FolderSource:
     kind = "folder"
 
-    def connect(self, engine: Engine, settings: Settings, name: str, athlete: str, echo: Echo, **options: Any) -> str:
+    def connect(self, engine: Engine, env: SourceEnv, name: str, athlete: str, echo: Echo, **options: Any) -> str:
         folder = Path(str(options["path"])).expanduser()
         if not folder.is_dir():
             raise SourceError(f"folder not found: {folder}")
@@ -167,13 +167,13 @@ class FolderSource:
         add_source(engine, name, "folder", athlete, {"path": str(folder)})
         return f"connected folder {folder} as {name!r} for athlete {athlete!r}; `heavylegs run` scans it"
 
-    def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, **_: Any) -> BackfillReport:
+    def backfill(self, engine: Engine, env: SourceEnv, source: Row[Any], options: BackfillOptions, **_: Any) -> BackfillReport:
         raise NotSupported(f"{source.name!r} is a folder: it has no history to backfill; `heavylegs sync {source.name}` reads it")
 
-    def status(self, engine: Engine, settings: Settings, source: Row[Any]) -> dict[str, Any]:
+    def status(self, engine: Engine, env: SourceEnv, source: Row[Any]) -> dict[str, Any]:
         return {}
 
-    def sync(self, engine: Engine, settings: Settings, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
+    def sync(self, engine: Engine, env: SourceEnv, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
         stopping = stop if stop is not None else never_stop()
 
         root = Path(str(source_config(source).get("path", "")))
@@ -189,7 +189,7 @@ class FolderSource:
             f for f in files
             if (row := seen.get(display_name(f[0]))) is None or row.size_bytes != f[1] or row.mtime_ns != f[2] or row.status == "pending"
         ]
-        stable, pending = split_stable(changed, float(settings.cfg.service.folder_settle_s))
+        stable, pending = split_stable(changed, float(env.folder_settle_s))
         _remember(engine, int(source.id), [{"path": p, "size_bytes": s, "mtime_ns": m, "sha256": None, "status": "pending"} for p, s, m in pending])
         result = SyncResult()
         done = 0
@@ -207,7 +207,7 @@ class FolderSource:
 
             began = time.time()
             try:
-                report = import_paths(engine, settings, [p for p, _, _ in batch], athlete=athlete, source_id=int(source.id), progress=check_stop)
+                report = import_paths(engine, env.imports, [p for p, _, _ in batch], athlete=athlete, source_id=int(source.id), progress=check_stop)
             except _Stopped:
                 # Files committed so far are recognised by their sha256 on the next scan.
                 result.new += _new_since(engine, int(source.id), handled, began - 1.0)
@@ -238,6 +238,6 @@ class FolderSource:
             result.summary += " (stopped: the rest waits for the next start)"
         return result
 
-    def on_disconnect(self, engine: Engine, settings: Settings, source: Row[Any], purge: bool) -> None:
+    def on_disconnect(self, engine: Engine, env: SourceEnv, source: Row[Any], purge: bool) -> None:
         return None  # nothing outside the database to undo: the folder is the user's
 

@@ -16,10 +16,18 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, insert, select, update
 
-from heavylegs.settings import Settings
 from heavylegs.sources import garmin_backfill
 from heavylegs.sources import garmin_records as records
-from heavylegs.sources.base import BackfillOptions, BackfillReport, Echo, Progress, SourceError, SyncResult, Waiting
+from heavylegs.sources.base import (
+    BackfillOptions,
+    BackfillReport,
+    Echo,
+    Progress,
+    SourceEnv,
+    SourceError,
+    SyncResult,
+    Waiting,
+)
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.garmin_api import GarminConfig, new_client, parse_day, source_client
 from heavylegs.sources.http import (
@@ -46,7 +54,7 @@ class GarminSource:
     kind = KIND
 
     # ---- connect ---------------------------------------------------------
-    def connect(self, engine: Engine, settings: Settings, name: str, athlete: str, echo: Echo, **options: Any) -> str:
+    def connect(self, engine: Engine, env: SourceEnv, name: str, athlete: str, echo: Echo, **options: Any) -> str:
         """Exchange ``key`` now; store the source (or renew a known one's key) only when Garmin accepts it."""
         check_name(name)
         key = str(options.get("key") or "").strip()
@@ -56,8 +64,8 @@ class GarminSource:
         existing = _row(engine, name)
         if existing is not None and existing.kind != KIND:
             raise SourceError(f"a {existing.kind} source is already named {name!r} (choose another --name)")
-        client = new_client(settings, lambda: key)
-        spend = Waiter(wait=True, max_wait_s=GarminConfig.of(settings).sync_max_wait_s, rate_limited=(RateLimited,))
+        client = new_client(env, lambda: key)
+        spend = Waiter(wait=True, max_wait_s=GarminConfig.of(env).sync_max_wait_s, rate_limited=(RateLimited,))
         try:
             token = spend(client.exchange)
         except KeyRejected as exc:
@@ -81,8 +89,8 @@ class GarminSource:
                 source_id = int(existing.id)
                 conn.execute(update(sources).where(sources.c.id == source_id).values(
                     enabled=True, status="ok", last_error=None, config_json=json.dumps(config, sort_keys=True)))
-            save_secret(conn, settings, source_id, key)
-        save_token(engine, settings, source_id, CachedToken(token.jwt, token.expires_at, token.issued_at))
+            save_secret(conn, env.store_key, source_id, key)
+        save_token(engine, env.store_key, source_id, CachedToken(token.jwt, token.expires_at, token.issued_at))
         if client.pacer.last is not None:
             save_last_request(engine, source_id, client.pacer.last)
         verb = "reconnected" if existing is not None else "connected"
@@ -90,11 +98,11 @@ class GarminSource:
         return f"{verb} Garmin as source {name!r} for athlete {athlete!r} (the key is stored encrypted){note}"
 
     # ---- sync ------------------------------------------------------------
-    def sync(self, engine: Engine, settings: Settings, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
-        cfg = GarminConfig.of(settings)
+    def sync(self, engine: Engine, env: SourceEnv, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
+        cfg = GarminConfig.of(env)
         result = SyncResult()
         try:
-            client = source_client(engine, settings, source)
+            client = source_client(engine, env, source)
         except SecretKeyError as exc:
             return SyncResult(status="needs_reauth", error=records.reauth_message(source.name, exc))
         spend = Waiter(wait=True, max_wait_s=cfg.sync_max_wait_s, stop=stop, rate_limited=(RateLimited,))
@@ -107,7 +115,7 @@ class GarminSource:
                 page = spend(client.list_activities, start=start, limit=cfg.page_size, start_date=first, end_date=last)
                 with engine.begin() as conn:
                     for summary in page.items:
-                        outcome = records.plan(conn, source, summary, cfg.activity_types, records.rules(settings))
+                        outcome = records.plan(conn, source, summary, cfg.activity_types, records.rules(env))
                         result.duplicates += outcome == "linked"
                         if outcome == "listed":
                             todo.append(summary)
@@ -115,7 +123,7 @@ class GarminSource:
                     break
                 start += len(page.items)
             todo.sort(key=lambda s: mapping.start_ts(s) or 0.0)
-            counts, failures = records.download_all(engine, settings, source, client, todo, spend, stop)
+            counts, failures = records.download_all(engine, env, source, client, todo, spend, stop)
             result.new, result.failed = counts.get("new", 0), len(failures) + counts.get("unusable", 0)
             result.duplicates += counts.get("duplicate", 0) + counts.get("linked", 0)
             result.summary = f"listed_days={cfg.lookback_days} downloads={len(todo)} requests={client.requests}"
@@ -132,15 +140,15 @@ class GarminSource:
         return result
 
     # ---- backfill, disconnect, status --------------------------------------
-    def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
+    def backfill(self, engine: Engine, env: SourceEnv, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
                  on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
-        return garmin_backfill.run(engine, settings, source, options, stop=stop, on_progress=on_progress, on_wait=on_wait)
+        return garmin_backfill.run(engine, env, source, options, stop=stop, on_progress=on_progress, on_wait=on_wait)
 
-    def on_disconnect(self, engine: Engine, settings: Settings, source: Row[Any], purge: bool) -> None:
+    def on_disconnect(self, engine: Engine, env: SourceEnv, source: Row[Any], purge: bool) -> None:
         """Forget the key and token here; the key itself can only be deleted in Garmin Connect."""
         forget_credentials(engine, int(source.id))
 
-    def status(self, engine: Engine, settings: Settings, source: Row[Any]) -> dict[str, Any]:
+    def status(self, engine: Engine, env: SourceEnv, source: Row[Any]) -> dict[str, Any]:
         expires = parse_day(source_config(source).get("key_expires"))
         return {"key_expires": expires.isoformat()} if expires else {}
 

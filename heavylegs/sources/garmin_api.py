@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from heavylegs.settings import Settings
-from heavylegs.sources.base import SourceError
+from heavylegs.sources.base import SourceEnv, SourceError
 from heavylegs.sources.http import CachedToken, last_request, load_secret, load_token, save_last_request, save_token
 from ingest.garmin.client import GarminClient
 from ingest.garmin.token import Token
@@ -30,38 +29,38 @@ class GarminConfig:
     request_timeout_s: float
 
     @classmethod
-    def of(cls, settings: Settings) -> GarminConfig:
-        g = settings.cfg.garmin
+    def of(cls, env: SourceEnv) -> GarminConfig:
+        g = env.garmin
         return cls(g.api_url, int(g.lookback_days), [str(t) for t in g.activity_types], float(g.max_requests_per_minute),
                    float(g.sync_max_wait_s), max(1, int(g.page_size)), float(g.request_timeout_s))
 
 
-def new_client(settings: Settings, api_key: Callable[[], str], **kw: Any) -> GarminClient:
-    cfg = GarminConfig.of(settings)
+def new_client(env: SourceEnv, api_key: Callable[[], str], **kw: Any) -> GarminClient:
+    cfg = GarminConfig.of(env)
     return GarminClient(cfg.api_url, api_key, max_requests_per_minute=cfg.max_requests_per_minute, timeout_s=cfg.request_timeout_s, **kw)
 
 
-def source_client(engine: Engine, settings: Settings, source: Any, clock: Callable[[], float] = time.time) -> GarminClient:
+def source_client(engine: Engine, env: SourceEnv, source: Any, clock: Callable[[], float] = time.time) -> GarminClient:
     """A client for a connected source; every process shares the cached token until it nears expiry."""
     source_id = int(source.id)
 
     def key() -> str:
-        secret = load_secret(engine, settings, source_id)
+        secret = load_secret(engine, env.store_key, source_id)
         if secret is None:
             raise SourceError(f"no Garmin key stored for {source.name!r}: " + REAUTH_HINT.format(name=source.name))
         return secret
 
-    cached = load_token(engine, settings, source_id)
+    cached = load_token(engine, env.store_key, source_id)
     token = None if cached is None else Token(cached.value, cached.expires_at, cached.issued_at)
 
     def remember(new: Token) -> None:
-        save_token(engine, settings, source_id, CachedToken(new.jwt, new.expires_at, new.issued_at))
+        save_token(engine, env.store_key, source_id, CachedToken(new.jwt, new.expires_at, new.issued_at))
 
     def closed(client: GarminClient) -> None:
         if client.pacer.last is not None:
             save_last_request(engine, source_id, client.pacer.last)
 
-    return new_client(settings, key, token=token, on_token=remember, clock=clock, on_close=closed,
+    return new_client(env, key, token=token, on_token=remember, clock=clock, on_close=closed,
                       last_request=last_request(engine, source_id))
 
 

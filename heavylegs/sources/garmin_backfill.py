@@ -18,9 +18,16 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
-from heavylegs.settings import Settings
 from heavylegs.sources import garmin_records as records
-from heavylegs.sources.base import BackfillOptions, BackfillReport, NeedsReauth, Progress, SourceError, Waiting
+from heavylegs.sources.base import (
+    BackfillOptions,
+    BackfillReport,
+    NeedsReauth,
+    Progress,
+    SourceEnv,
+    SourceError,
+    Waiting,
+)
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.garmin_api import GarminConfig, source_client
 from heavylegs.sources.http import Paused, Stopped, Waiter
@@ -66,10 +73,10 @@ def _position(engine: Engine, source: Any, key: str) -> tuple[str | None, int, b
     return None, 0, False
 
 
-def _list(engine: Engine, settings: Settings, source: Any, client: GarminClient, spend: Waiter, windows: list[tuple[date | None, date | None]],
+def _list(engine: Engine, env: SourceEnv, source: Any, client: GarminClient, spend: Waiter, windows: list[tuple[date | None, date | None]],
           key: str, stop: threading.Event | None, dry_run: bool) -> dict[str, int]:
     """List every window (from the saved position unless ``dry_run``); counts of plan outcomes."""
-    cfg, match = GarminConfig.of(settings), records.rules(settings)
+    cfg, match = GarminConfig.of(env), records.rules(env)
     saved, start, listed_all = (None, 0, False) if dry_run else _position(engine, source, key)
     counts: dict[str, int] = {}
     if listed_all:
@@ -99,18 +106,18 @@ def _list(engine: Engine, settings: Settings, source: Any, client: GarminClient,
     return counts
 
 
-def run(engine: Engine, settings: Settings, source: Any, options: BackfillOptions, *, stop: threading.Event | None = None,
+def run(engine: Engine, env: SourceEnv, source: Any, options: BackfillOptions, *, stop: threading.Event | None = None,
         on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
     until = options.until or datetime.now(timezone.utc).date()
     windows = _windows(options.since, until)
     key = f"{options.since or ''}..{until if options.since else ''}"
-    client = source_client(engine, settings, source)
+    client = source_client(engine, env, source)
     spend = Waiter(wait=options.wait, stop=stop, on_wait=on_wait, rate_limited=(RateLimited,))
     started = time.time()
     report = BackfillReport()
     try:
         if options.dry_run:
-            counts = _list(engine, settings, source, client, spend, windows, key, stop, dry_run=True)
+            counts = _list(engine, env, source, client, spend, windows, key, stop, dry_run=True)
             wanted = counts.get("listed", 0)
             report = BackfillReport(listed=sum(n for k, n in counts.items() if k != "skipped"), status="planned",
                                     already_present=counts.get("linked", 0) + counts.get("known", 0))
@@ -118,12 +125,12 @@ def run(engine: Engine, settings: Settings, source: Any, options: BackfillOption
                            "seconds_at_current_limits": round(wanted * client.pacer.interval_s, 1)}
             report.requests = client.requests
             return report
-        _list(engine, settings, source, client, spend, windows, key, stop, dry_run=False)
+        _list(engine, env, source, client, spend, windows, key, stop, dry_run=False)
         with engine.connect() as conn:
             rows = list(conn.execute(select(garmin_activities.c.summary_json).where(
                 _in_range(source, options.since, until), garmin_activities.c.state.in_(records.TODO)).order_by(garmin_activities.c.start_ts)))
         todo = [json.loads(r.summary_json) for r in rows]
-        records.download_all(engine, settings, source, client, todo, spend, stop, on_progress)
+        records.download_all(engine, env, source, client, todo, spend, stop, on_progress)
     except Paused as exc:
         report = BackfillReport(status="paused", resume_at=exc.resume_at)
     except Stopped:

@@ -20,8 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from heavylegs.importer import import_paths
-from heavylegs.settings import Settings
-from heavylegs.sources.base import Progress
+from heavylegs.sources.base import Progress, SourceEnv
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.garmin_api import REAUTH_HINT
 from heavylegs.sources.http import Paused, Stopped, Waiter, already_present
@@ -91,7 +90,7 @@ def plan(conn: Connection, source: Any, summary: dict[str, Any], types: list[str
 ImportFn = Callable[[Path], Any]  # path -> ImportReport
 
 
-def fetch(engine: Engine, settings: Settings, source: Any, summary: dict[str, Any], download: Callable[[int], bytes], import_file: ImportFn,
+def fetch(engine: Engine, env: SourceEnv, source: Any, summary: dict[str, Any], download: Callable[[int], bytes], import_file: ImportFn,
           rules: MatchRules) -> Fetched:
     """Download one listed activity and import it; 'new', 'duplicate', 'linked' or 'unusable'.
 
@@ -124,25 +123,25 @@ def fetch(engine: Engine, settings: Settings, source: Any, summary: dict[str, An
     return "new" if report.imported else "duplicate"
 
 
-def rules(settings: Settings) -> MatchRules:
-    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
+def rules(env: SourceEnv) -> MatchRules:
+    return env.imports.rules
 
 
-def importer_for(engine: Engine, settings: Settings, source: Any) -> ImportFn:
+def importer_for(engine: Engine, env: SourceEnv, source: Any) -> ImportFn:
     athlete = athlete_of(engine, source)
-    return lambda path: import_paths(engine, settings, [path], athlete=athlete, source_id=int(source.id), workers=1)
+    return lambda path: import_paths(engine, env.imports, [path], athlete=athlete, source_id=int(source.id), workers=1)
 
 
 def reauth_message(name: str, exc: Exception) -> str:
     return f"{exc}; " + REAUTH_HINT.format(name=name)
 
 
-def download_all(engine: Engine, settings: Settings, source: Any, client: GarminClient, todo: list[dict[str, Any]], spend: Waiter,
+def download_all(engine: Engine, env: SourceEnv, source: Any, client: GarminClient, todo: list[dict[str, Any]], spend: Waiter,
                  stop: threading.Event | None, on_progress: Progress | None = None) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Fetch each listed summary once; counts by outcome and the failures (left 'failed', retried next time)."""
     counts: dict[str, int] = {}
     failures: list[dict[str, Any]] = []
-    import_file, match = importer_for(engine, settings, source), rules(settings)
+    import_file, match = importer_for(engine, env, source), rules(env)
     interval = client.pacer.interval_s
     for i, summary in enumerate(todo):
         if stop is not None and stop.is_set():
@@ -151,7 +150,7 @@ def download_all(engine: Engine, settings: Settings, source: Any, client: Garmin
             on_progress(i, len(todo), (len(todo) - i) * interval)
         outcome: Fetched | Literal["gone", "failed"]
         try:
-            outcome = fetch(engine, settings, source, summary, lambda gid: spend(client.download, gid), import_file, match)
+            outcome = fetch(engine, env, source, summary, lambda gid: spend(client.download, gid), import_file, match)
         except NotFound:
             with engine.begin() as conn:
                 mark(conn, source, int(summary["activityId"]), "gone", "deleted on Garmin since it was listed")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from heavylegs.settings import Settings
+from heavylegs.settings_views import StoreKey
 from heavylegs.sources.crypto import decrypt, encrypt
 from heavylegs.sources.tables import source_credentials
 from heavylegs.store.matching import MatchRules, find_match
@@ -23,19 +23,19 @@ T = TypeVar("T")
 
 
 # ---- credentials -------------------------------------------------------
-def save_secret(conn: Connection, settings: Settings, source_id: int, secret: str) -> None:
+def save_secret(conn: Connection, key: StoreKey, source_id: int, secret: str) -> None:
     """Store (or replace) the source's long-lived secret; a new secret drops the cached token."""
-    values = {"secret_enc": encrypt(settings, secret.encode()), "token_enc": None, "token_expires_at": None, "token_issued_at": None,
+    values = {"secret_enc": encrypt(key, secret.encode()), "token_enc": None, "token_expires_at": None, "token_issued_at": None,
               "updated_ts": time.time()}
     done = conn.execute(update(source_credentials).where(source_credentials.c.source_id == source_id).values(**values))
     if done.rowcount == 0:
         conn.execute(insert(source_credentials).values(source_id=source_id, **values))
 
 
-def load_secret(engine: Engine, settings: Settings, source_id: int) -> str | None:
+def load_secret(engine: Engine, key: StoreKey, source_id: int) -> str | None:
     with engine.connect() as conn:
         blob = conn.execute(select(source_credentials.c.secret_enc).where(source_credentials.c.source_id == source_id)).scalar()
-    return None if blob is None else decrypt(settings, blob).decode()
+    return None if blob is None else decrypt(key, blob).decode()
 
 
 @dataclass(frozen=True)
@@ -45,19 +45,19 @@ class CachedToken:
     issued_at: float
 
 
-def load_token(engine: Engine, settings: Settings, source_id: int) -> CachedToken | None:
+def load_token(engine: Engine, key: StoreKey, source_id: int) -> CachedToken | None:
     with engine.connect() as conn:
         row = conn.execute(select(source_credentials).where(source_credentials.c.source_id == source_id)).first()
     if row is None or row.token_enc is None or row.token_expires_at is None:
         return None
-    return CachedToken(decrypt(settings, row.token_enc).decode(), float(row.token_expires_at), float(row.token_issued_at or 0.0))
+    return CachedToken(decrypt(key, row.token_enc).decode(), float(row.token_expires_at), float(row.token_issued_at or 0.0))
 
 
-def save_token(engine: Engine, settings: Settings, source_id: int, token: CachedToken) -> None:
+def save_token(engine: Engine, key: StoreKey, source_id: int, token: CachedToken) -> None:
     """Cache a token for every process (the service and one-off commands share it)."""
     with engine.begin() as conn:
         conn.execute(update(source_credentials).where(source_credentials.c.source_id == source_id).values(
-            token_enc=encrypt(settings, token.value.encode()), token_expires_at=token.expires_at, token_issued_at=token.issued_at,
+            token_enc=encrypt(key, token.value.encode()), token_expires_at=token.expires_at, token_issued_at=token.issued_at,
             updated_ts=time.time()))
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine, update
 
-from heavylegs.settings import Settings
 from heavylegs.sources.store import add_source, get_source, source_config
 from heavylegs.store.tables import sources
 
@@ -22,8 +21,8 @@ log = logging.getLogger("heavylegs.service")
 INBOX = "inbox"
 
 
-def ensure_inbox(engine: Engine, settings: Settings, inbox: Path) -> None:
-    """The service's own folder source ``inbox`` for the default athlete, pointing at ``inbox``.
+def ensure_inbox(engine: Engine, inbox: Path, *, athlete: str, data_dir: Path) -> None:
+    """The service's own folder source ``inbox`` for ``athlete`` (the default one), pointing at ``inbox``.
 
     Only a source the service made (marked ``service_inbox``) is ever moved to a
     new ``--inbox``. A source named "inbox" that the user created (possible
@@ -34,11 +33,11 @@ def ensure_inbox(engine: Engine, settings: Settings, inbox: Path) -> None:
     path = str(inbox.resolve())
     existing = get_source(engine, INBOX)
     if existing is None:
-        add_source(engine, INBOX, "folder", settings.default_athlete, {"path": path, "service_inbox": True}, reserved_ok=True)
+        add_source(engine, INBOX, "folder", athlete, {"path": path, "service_inbox": True}, reserved_ok=True)
         return
     config = source_config(existing)
     ours = existing.kind == "folder" and bool(config.get("service_inbox"))
-    if not ours and (existing.kind != "folder" or config.get("path") not in (path, str((settings.data_dir / INBOX).resolve()))):
+    if not ours and (existing.kind != "folder" or config.get("path") not in (path, str((data_dir / INBOX).resolve()))):
         log.warning("a source named %r (%s, %s) was created by hand; it is kept as it is and the default inbox %s is not watched. "
                     "To use the default inbox, rename yours: heavylegs disconnect inbox; heavylegs connect folder PATH --name OTHER",
                     INBOX, existing.kind, config.get("path"), path)

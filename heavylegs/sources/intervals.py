@@ -17,10 +17,18 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, insert, select, update
 
-from heavylegs.settings import Settings
 from heavylegs.sources import intervals_backfill
 from heavylegs.sources import remote_records as records
-from heavylegs.sources.base import BackfillOptions, BackfillReport, Echo, Progress, SourceError, SyncResult, Waiting
+from heavylegs.sources.base import (
+    BackfillOptions,
+    BackfillReport,
+    Echo,
+    Progress,
+    SourceEnv,
+    SourceError,
+    SyncResult,
+    Waiting,
+)
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.http import Paused, Stopped, Waiter, forget_credentials, save_secret
 from heavylegs.sources.intervals_api import (
@@ -48,7 +56,7 @@ from ingest.intervals.client import (
 class IntervalsSource:
     kind = KIND
 
-    def connect(self, engine: Engine, settings: Settings, name: str, athlete: str, echo: Echo, **options: Any) -> str:
+    def connect(self, engine: Engine, env: SourceEnv, name: str, athlete: str, echo: Echo, **options: Any) -> str:
         """Check ``key`` for ``athlete_id`` now; store the source (or renew its key) only when intervals.icu accepts it."""
         check_name(name)
         key = str(options.get("key") or "").strip()
@@ -63,10 +71,10 @@ class IntervalsSource:
             existing = conn.execute(select(sources).where(sources.c.name == name)).first()
         if existing is not None and existing.kind != KIND:
             raise SourceError(f"a {existing.kind} source is already named {name!r} (choose another --name)")
-        client = new_client(settings, athlete_id, lambda: key)
+        client = new_client(env, athlete_id, lambda: key)
         today = datetime.now(timezone.utc).date()
         try:
-            Waiter(wait=True, max_wait_s=IntervalsConfig.of(settings).sync_max_wait_s, rate_limited=(RateLimited,))(
+            Waiter(wait=True, max_wait_s=IntervalsConfig.of(env).sync_max_wait_s, rate_limited=(RateLimited,))(
                 client.list_activities, today, today)
         except KeyRejected as exc:
             raise SourceError(f"intervals.icu refused this API key for athlete {athlete_id} ({exc.status}): it is mistyped or was "
@@ -90,17 +98,17 @@ class IntervalsSource:
                 source_id = int(existing.id)
                 conn.execute(update(sources).where(sources.c.id == source_id).values(
                     enabled=True, status="ok", last_error=None, config_json=json.dumps(config, sort_keys=True)))
-            save_secret(conn, settings, source_id, key)
+            save_secret(conn, env.store_key, source_id, key)
         verb = "reconnected" if existing is not None else "connected"
         return f"{verb} intervals.icu athlete {athlete_id} as source {name!r} for athlete {athlete!r} (the key is stored encrypted)"
 
-    def sync(self, engine: Engine, settings: Settings, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
-        cfg = IntervalsConfig.of(settings)
+    def sync(self, engine: Engine, env: SourceEnv, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
+        cfg = IntervalsConfig.of(env)
         result = SyncResult()
-        client = source_client(engine, settings, source)
+        client = source_client(engine, env, source)
         spend = Waiter(wait=True, max_wait_s=cfg.sync_max_wait_s, stop=stop, rate_limited=(RateLimited,))
         today = now.astimezone(timezone.utc).date()
-        match = records.rules(settings)
+        match = records.rules(env)
         strava = 0
         try:
             items = spend(client.list_activities, today - timedelta(days=cfg.lookback_days), today + timedelta(days=1))
@@ -114,7 +122,7 @@ class IntervalsSource:
                     if outcome == "listed":
                         todo.append(item)
             todo.sort(key=lambda i: i.start_ts or 0.0)
-            counts, failures = download_all(engine, settings, source, client, todo, spend, stop)
+            counts, failures = download_all(engine, env, source, client, todo, spend, stop)
             strava += counts.get("strava", 0)
             result.new, result.failed = counts.get("new", 0), len(failures) + counts.get("unusable", 0)
             result.duplicates += counts.get("duplicate", 0) + counts.get("linked", 0)
@@ -132,15 +140,15 @@ class IntervalsSource:
             remember_pace(engine, source, client)
         return result
 
-    def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
+    def backfill(self, engine: Engine, env: SourceEnv, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
                  on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
-        return intervals_backfill.run(engine, settings, source, options, stop=stop, on_progress=on_progress, on_wait=on_wait)
+        return intervals_backfill.run(engine, env, source, options, stop=stop, on_progress=on_progress, on_wait=on_wait)
 
-    def on_disconnect(self, engine: Engine, settings: Settings, source: Row[Any], purge: bool) -> None:
+    def on_disconnect(self, engine: Engine, env: SourceEnv, source: Row[Any], purge: bool) -> None:
         """Forget the key here; the key itself can only be deleted in intervals.icu."""
         forget_credentials(engine, int(source.id))
 
-    def status(self, engine: Engine, settings: Settings, source: Row[Any]) -> dict[str, Any]:
+    def status(self, engine: Engine, env: SourceEnv, source: Row[Any]) -> dict[str, Any]:
         return {"athlete_id": source_config(source).get("athlete_id")}
 
 

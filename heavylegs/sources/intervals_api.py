@@ -9,9 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from heavylegs.settings import Settings
 from heavylegs.sources import remote_records as records
-from heavylegs.sources.base import Progress, SourceError
+from heavylegs.sources.base import Progress, SourceEnv, SourceError
 from heavylegs.sources.http import Waiter, last_request, load_secret, save_last_request
 from heavylegs.sources.remote_records import Listed
 from heavylegs.sources.store import source_config
@@ -40,29 +39,29 @@ class IntervalsConfig:
     request_timeout_s: float
 
     @classmethod
-    def of(cls, settings: Settings) -> IntervalsConfig:
-        c = settings.cfg.intervals
+    def of(cls, env: SourceEnv) -> IntervalsConfig:
+        c = env.intervals
         return cls(c.api_url, int(c.lookback_days), [str(t) for t in c.activity_types], float(c.max_requests_per_minute),
                    float(c.sync_max_wait_s), float(c.request_timeout_s))
 
 
-def new_client(settings: Settings, athlete_id: str, key: Callable[[], str], last: float | None = None) -> IntervalsClient:
-    cfg = IntervalsConfig.of(settings)
+def new_client(env: SourceEnv, athlete_id: str, key: Callable[[], str], last: float | None = None) -> IntervalsClient:
+    cfg = IntervalsConfig.of(env)
     return IntervalsClient(cfg.api_url, athlete_id, key, max_requests_per_minute=cfg.max_requests_per_minute,
                            timeout_s=cfg.request_timeout_s, last_request=last)
 
 
-def source_client(engine: Engine, settings: Settings, source: Any) -> IntervalsClient:
+def source_client(engine: Engine, env: SourceEnv, source: Any) -> IntervalsClient:
     source_id = int(source.id)
 
     def key() -> str:
-        secret = load_secret(engine, settings, source_id)
+        secret = load_secret(engine, env.store_key, source_id)
         if secret is None:
             raise SourceError(f"no intervals.icu key stored for {source.name!r}: " + REAUTH_HINT.format(name=source.name))
         return secret
 
     athlete_id = str(source_config(source).get("athlete_id") or "0")
-    return new_client(settings, athlete_id, key, last_request(engine, source_id))
+    return new_client(env, athlete_id, key, last_request(engine, source_id))
 
 
 def remember_pace(engine: Engine, source: Any, client: IntervalsClient) -> None:
@@ -101,11 +100,11 @@ def reauth_message(name: str, exc: Exception) -> str:
     return f"{exc}; " + REAUTH_HINT.format(name=name)
 
 
-def download_all(engine: Engine, settings: Settings, source: Any, client: IntervalsClient, todo: list[records.Listed], spend: Waiter,
+def download_all(engine: Engine, env: SourceEnv, source: Any, client: IntervalsClient, todo: list[records.Listed], spend: Waiter,
                  stop: threading.Event | None, on_progress: Progress | None = None) -> tuple[dict[str, int], list[dict[str, Any]]]:
     def download(remote_id: str) -> tuple[bytes, str]:
         data = spend(client.download, remote_id)
         return data, file_suffix(data)
 
-    return records.download_all(engine, settings, source, KIND, todo, download, stop=stop, fatal=(KeyRejected,), gone=(NotFound,),
+    return records.download_all(engine, env, source, KIND, todo, download, stop=stop, fatal=(KeyRejected,), gone=(NotFound,),
                                 strava=(StravaOnly,), soft=(IntervalsError,), on_progress=on_progress, interval_s=client.pacer.interval_s)

@@ -18,9 +18,16 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
-from heavylegs.settings import Settings
 from heavylegs.sources import remote_records as records
-from heavylegs.sources.base import BackfillOptions, BackfillReport, NeedsReauth, Progress, SourceError, Waiting
+from heavylegs.sources.base import (
+    BackfillOptions,
+    BackfillReport,
+    NeedsReauth,
+    Progress,
+    SourceEnv,
+    SourceError,
+    Waiting,
+)
 from heavylegs.sources.crypto import SecretKeyError
 from heavylegs.sources.http import Paused, Stopped, Waiter
 from heavylegs.sources.intervals_api import (
@@ -74,9 +81,9 @@ def _position(engine: Engine, source: Any, key: str) -> tuple[str | None, bool]:
     return None, False
 
 
-def _list(engine: Engine, settings: Settings, source: Any, client: Any, spend: Waiter, windows: list[tuple[date, date]], key: str,
+def _list(engine: Engine, env: SourceEnv, source: Any, client: Any, spend: Waiter, windows: list[tuple[date, date]], key: str,
           stop: threading.Event | None, dry_run: bool) -> dict[str, int]:
-    types, match = IntervalsConfig.of(settings).activity_types, records.rules(settings)
+    types, match = IntervalsConfig.of(env).activity_types, records.rules(env)
     saved, listed_all = (None, False) if dry_run else _position(engine, source, key)
     counts: dict[str, int] = {}
     if listed_all:
@@ -97,20 +104,20 @@ def _list(engine: Engine, settings: Settings, source: Any, client: Any, spend: W
     return counts
 
 
-def run(engine: Engine, settings: Settings, source: Any, options: BackfillOptions, *, stop: threading.Event | None = None,
+def run(engine: Engine, env: SourceEnv, source: Any, options: BackfillOptions, *, stop: threading.Event | None = None,
         on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
     until = options.until or datetime.now(timezone.utc).date()
     since = options.since or EARLIEST
     windows = _windows(since, until)
     key = f"{since}..{until}"
-    types = IntervalsConfig.of(settings).activity_types
-    client = source_client(engine, settings, source)
+    types = IntervalsConfig.of(env).activity_types
+    client = source_client(engine, env, source)
     spend = Waiter(wait=options.wait, stop=stop, on_wait=on_wait, rate_limited=(RateLimited,))
     started = time.time()
     report = IntervalsBackfillReport()
     try:
         if options.dry_run:
-            counts = _list(engine, settings, source, client, spend, windows, key, stop, dry_run=True)
+            counts = _list(engine, env, source, client, spend, windows, key, stop, dry_run=True)
             wanted = counts.get("listed", 0)
             report = IntervalsBackfillReport(listed=sum(n for k, n in counts.items() if k != "skipped"), status="planned",
                                              already_present=counts.get("linked", 0) + counts.get("known", 0),
@@ -119,9 +126,9 @@ def run(engine: Engine, settings: Settings, source: Any, options: BackfillOption
                            "seconds_at_current_limits": round(wanted * client.pacer.interval_s, 1)}
             report.requests = client.requests
             return report
-        _list(engine, settings, source, client, spend, windows, key, stop, dry_run=False)
+        _list(engine, env, source, client, spend, windows, key, stop, dry_run=False)
         todo = records.todo_rows(engine, source, lambda raw: listed(raw, types), _in_range(source, since, until))
-        download_all(engine, settings, source, client, todo, spend, stop, on_progress)
+        download_all(engine, env, source, client, todo, spend, stop, on_progress)
     except Paused as exc:
         report = IntervalsBackfillReport(status="paused", resume_at=exc.resume_at)
     except Stopped:

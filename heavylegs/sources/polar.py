@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, insert, select, update
 
-from heavylegs.settings import Settings
 from heavylegs.sources import remote_records as records
 from heavylegs.sources.base import (
     BackfillOptions,
@@ -30,6 +29,7 @@ from heavylegs.sources.base import (
     Echo,
     NotSupported,
     Progress,
+    SourceEnv,
     SourceError,
     SyncResult,
     Waiting,
@@ -58,27 +58,27 @@ from ingest.polar.client import PolarClient
 from ingest.polar.errors import Forbidden, NotFound, PolarError, RateLimited, Unauthorized
 
 
-def download_all(engine: Engine, settings: Settings, source: Any, client: PolarClient, todo: list[records.Listed], spend: Waiter,
+def download_all(engine: Engine, env: SourceEnv, source: Any, client: PolarClient, todo: list[records.Listed], spend: Waiter,
                  stop: threading.Event | None) -> tuple[dict[str, int], list[dict[str, Any]]]:
     def download(remote_id: str) -> tuple[bytes, str]:
         data, fmt = spend(client.download, remote_id)
         return data, file_suffix(data, fmt)
 
-    return records.download_all(engine, settings, source, KIND, todo, download, stop=stop, fatal=(Unauthorized, Forbidden), gone=(NotFound,),
+    return records.download_all(engine, env, source, KIND, todo, download, stop=stop, fatal=(Unauthorized, Forbidden), gone=(NotFound,),
                                 strava=(), soft=(PolarError,))
 
 
-def import_exercise(engine: Engine, settings: Settings, source: Any, exercise_id: str) -> str:
+def import_exercise(engine: Engine, env: SourceEnv, source: Any, exercise_id: str) -> str:
     """Fetch one exercise by id (a webhook's ``entity_id``) and import it unless stored; the outcome."""
-    client = source_client(engine, settings, source)
+    client = source_client(engine, env, source)
     spend = Waiter(wait=False, rate_limited=(RateLimited,))  # a webhook never waits: the next sync picks it up
     try:
         item = listed(spend(client.exercise, exercise_id))
         with engine.begin() as conn:
-            outcome = records.plan(conn, source, KIND, item, records.rules(settings))
+            outcome = records.plan(conn, source, KIND, item, records.rules(env))
         if outcome != "listed":
             return outcome
-        counts, failures = download_all(engine, settings, source, client, [item], spend, None)
+        counts, failures = download_all(engine, env, source, client, [item], spend, None)
         return next(iter(counts), "failed")
     finally:
         client.close()
@@ -87,11 +87,11 @@ def import_exercise(engine: Engine, settings: Settings, source: Any, exercise_id
 class PolarSource:
     kind = KIND
 
-    def connect(self, engine: Engine, settings: Settings, name: str, athlete: str, echo: Echo, **options: Any) -> str:
+    def connect(self, engine: Engine, env: SourceEnv, name: str, athlete: str, echo: Echo, **options: Any) -> str:
         """The OAuth code flow on a loopback callback; the source is stored only when Polar accepts the code."""
         check_name(name)
-        cfg = PolarConfig.of(settings)
-        client_id, secret = client_credentials(settings)
+        cfg = PolarConfig.of(env)
+        client_id, secret = client_credentials(env)
         with engine.connect() as conn:
             existing = conn.execute(select(sources).where(sources.c.name == name)).first()
         if existing is not None and existing.kind != KIND:
@@ -103,7 +103,7 @@ class PolarSource:
             if params.get("error"):
                 return Outcome(False, f"Polar authorization was not granted ({params['error']})")
             try:
-                done.update(self._finish(engine, settings, name, athlete, existing, client_id, secret, params.get("code") or ""))
+                done.update(self._finish(engine, env, name, athlete, existing, client_id, secret, params.get("code") or ""))
             except SourceError as exc:
                 return Outcome(False, str(exc))
             return Outcome(True, f"connected Polar as source {name!r} for athlete {athlete!r}")
@@ -126,10 +126,10 @@ class PolarSource:
         return (f"{verb} Polar as source {name!r} for athlete {athlete!r} (the token is stored encrypted; {registered}).\n"
                 f"Note: {NO_HISTORY}")
 
-    def _finish(self, engine: Engine, settings: Settings, name: str, athlete: str, existing: Any, client_id: str, secret: str,
+    def _finish(self, engine: Engine, env: SourceEnv, name: str, athlete: str, existing: Any, client_id: str, secret: str,
                 code: str) -> dict[str, str]:
-        cfg = PolarConfig.of(settings)
-        client = new_client(settings)
+        cfg = PolarConfig.of(env)
+        client = new_client(env)
         try:
             body = client.exchange_code(cfg.token_url, client_id, secret, code, cfg.redirect_uri)
         except (PolarError, OSError) as exc:
@@ -138,7 +138,7 @@ class PolarSource:
             client.close()
         token, user_id = str(body["access_token"]), str(body.get("x_user_id") or "")
         member_id = f"heavylegs-{name}-{secrets.token_hex(4)}" if existing is None else str(source_config(existing).get("member_id") or f"heavylegs-{name}")
-        client = new_client(settings, token)
+        client = new_client(env, token)
         try:
             fresh = client.register(member_id)
         except Forbidden:
@@ -160,15 +160,15 @@ class PolarSource:
                 source_id = int(existing.id)
                 conn.execute(update(sources).where(sources.c.id == source_id).values(
                     enabled=True, status="ok", last_error=None, config_json=json.dumps(config, sort_keys=True)))
-            save_secret(conn, settings, source_id, token)
+            save_secret(conn, env.store_key, source_id, token)
         return {"registered": "yes" if fresh else "no"}
 
-    def sync(self, engine: Engine, settings: Settings, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
-        cfg = PolarConfig.of(settings)
+    def sync(self, engine: Engine, env: SourceEnv, source: Row[Any], now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
+        cfg = PolarConfig.of(env)
         result = SyncResult()
-        client = source_client(engine, settings, source)
+        client = source_client(engine, env, source)
         spend = Waiter(wait=True, max_wait_s=cfg.sync_max_wait_s, stop=stop, rate_limited=(RateLimited,))
-        match = records.rules(settings)
+        match = records.rules(env)
         try:
             todo: list[records.Listed] = []
             exercises = spend(client.list_exercises)
@@ -181,7 +181,7 @@ class PolarSource:
                         todo.append(item)
             todo += [t for t in records.todo_rows(engine, source, listed) if t.remote_id not in {i.remote_id for i in todo}]
             todo.sort(key=lambda i: i.start_ts or 0.0)
-            counts, failures = download_all(engine, settings, source, client, todo, spend, stop)
+            counts, failures = download_all(engine, env, source, client, todo, spend, stop)
             result.new, result.failed = counts.get("new", 0), len(failures) + counts.get("unusable", 0)
             result.duplicates += counts.get("duplicate", 0) + counts.get("linked", 0)
             result.summary = f"listed={len(exercises)} downloads={len(todo)} requests={client.requests}"
@@ -200,16 +200,16 @@ class PolarSource:
             client.close()
         return result
 
-    def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
+    def backfill(self, engine: Engine, env: SourceEnv, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
                  on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
         raise NotSupported(f"{NO_HISTORY} (`heavylegs sync {source.name}` fetches the last 30 days.)")
 
-    def on_disconnect(self, engine: Engine, settings: Settings, source: Row[Any], purge: bool) -> None:
+    def on_disconnect(self, engine: Engine, env: SourceEnv, source: Row[Any], purge: bool) -> None:
         """De-register the user from our client (best effort: the token may be revoked already), then forget the token."""
         user_id = str(source_config(source).get("polar_user_id") or "")
         if user_id:
             try:
-                client = source_client(engine, settings, source)
+                client = source_client(engine, env, source)
                 try:
                     client.send("DELETE", f"/v3/users/{user_id}")
                 finally:
@@ -218,6 +218,6 @@ class PolarSource:
                 pass
         forget_credentials(engine, int(source.id))
 
-    def status(self, engine: Engine, settings: Settings, source: Row[Any]) -> dict[str, Any]:
+    def status(self, engine: Engine, env: SourceEnv, source: Row[Any]) -> dict[str, Any]:
         config = source_config(source)
         return {k: config[k] for k in ("polar_user_id", "token_expires") if config.get(k)}

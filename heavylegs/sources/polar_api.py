@@ -9,8 +9,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 
-from heavylegs.settings import Settings
-from heavylegs.sources.base import SourceError
+from heavylegs.sources.base import SourceEnv, SourceError
 from heavylegs.sources.http import load_secret
 from heavylegs.sources.remote_records import Listed
 from ingest.polar.client import PolarClient
@@ -38,8 +37,8 @@ class PolarConfig:
     request_timeout_s: float
 
     @classmethod
-    def of(cls, settings: Settings) -> PolarConfig:
-        p = settings.cfg.polar
+    def of(cls, env: SourceEnv) -> PolarConfig:
+        p = env.polar
         return cls(str(p.client_id).strip(), p.oauth_url, p.token_url, p.api_url, int(p.callback_port), float(p.reserve_fraction),
                    float(p.sync_max_wait_s), float(p.request_timeout_s))
 
@@ -52,26 +51,26 @@ class PolarConfig:
         return f"{self.oauth_url}{'&' if '?' in self.oauth_url else '?'}{query}"
 
 
-def client_credentials(settings: Settings) -> tuple[str, str]:
-    client_id = PolarConfig.of(settings).client_id
-    secret = settings.secret(settings.cfg.polar, "client_secret").strip()
+def client_credentials(env: SourceEnv) -> tuple[str, str]:
+    client_id = PolarConfig.of(env).client_id
+    secret = env.secrets.read(env.polar, "client_secret").strip()
     if not client_id or not secret:
         raise SourceError("Polar is not configured: create an API client at https://admin.polaraccesslink.com and set polar.client_id "
                           "and polar.client_secret (or client_secret_file / client_secret_env)")
     return client_id, secret
 
 
-def new_client(settings: Settings, token: str | None = None) -> PolarClient:
-    cfg = PolarConfig.of(settings)
+def new_client(env: SourceEnv, token: str | None = None) -> PolarClient:
+    cfg = PolarConfig.of(env)
     return PolarClient(cfg.api_url, (lambda: token) if token else None, timeout_s=cfg.request_timeout_s, reserve_fraction=cfg.reserve_fraction)
 
 
-def source_client(engine: Engine, settings: Settings, source: Any) -> PolarClient:
-    cfg = PolarConfig.of(settings)
+def source_client(engine: Engine, env: SourceEnv, source: Any) -> PolarClient:
+    cfg = PolarConfig.of(env)
     source_id = int(source.id)
 
     def token() -> str:
-        secret = load_secret(engine, settings, source_id)
+        secret = load_secret(engine, env.store_key, source_id)
         if secret is None:
             raise SourceError(f"no Polar token stored for {source.name!r}: run `heavylegs connect polar --name {source.name}`")
         return secret

@@ -14,11 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from heavylegs.bodies import BodyError, parse_json, read_body
-from heavylegs.settings import Settings
 from heavylegs.sources import polar_webhook as hooks
+from heavylegs.sources.base import SourceEnv
 
 
-def routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
+def routes(engine: Engine, env: SourceEnv) -> list[BaseRoute]:
     async def event(request: Request) -> Response:
         hook = await run_in_threadpool(hooks.find, engine, str(request.path_params["secret"]))
         if hook is None:
@@ -27,7 +27,7 @@ def routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
             raw = await read_body(request)
         except BodyError as exc:
             return exc.response()
-        if not hooks.signature_ok(settings, hook, raw, request.headers.get("Polar-Webhook-Signature")):
+        if not hooks.signature_ok(env, hook, raw, request.headers.get("Polar-Webhook-Signature")):
             if hooks.looks_like_ping(request.headers.get("Polar-Webhook-Event"), raw):
                 return JSONResponse({"ok": True, "event": "PING"})
             return JSONResponse({"error": "bad signature"}, status_code=401)
@@ -35,6 +35,6 @@ def routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
             payload = parse_json(raw)
         except BodyError as exc:
             return exc.response()
-        return JSONResponse(await run_in_threadpool(hooks.handle, engine, settings, payload))
+        return JSONResponse(await run_in_threadpool(hooks.handle, engine, env, payload))
 
     return [Route("/webhooks/polar/{secret}", event, methods=["POST"])]

@@ -20,8 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from heavylegs.settings import Settings
-from heavylegs.sources.base import SourceError
+from heavylegs.sources.base import SourceEnv, SourceError
 from heavylegs.sources.crypto import SecretKeyError, decrypt, encrypt
 from heavylegs.sources.polar import import_exercise
 from heavylegs.sources.polar_api import KIND, client_credentials, new_client
@@ -37,9 +36,9 @@ def _digest(path_secret: str) -> str:
     return hashlib.sha256(path_secret.encode()).hexdigest()
 
 
-def subscribe(engine: Engine, settings: Settings, base_url: str) -> str:
+def subscribe(engine: Engine, env: SourceEnv, base_url: str) -> str:
     """Create the webhook; returns its full URL (which holds the secret path: shown once, never logged)."""
-    client_id, secret = client_credentials(settings)
+    client_id, secret = client_credentials(env)
     base = base_url.strip().rstrip("/")
     if base.endswith("/webhooks/polar"):
         base = base[: -len("/webhooks/polar")]
@@ -50,7 +49,7 @@ def subscribe(engine: Engine, settings: Settings, base_url: str) -> str:
     with engine.begin() as conn:
         row_id = int(conn.execute(insert(polar_webhooks).values(path_sha256=_digest(path_secret), url=base + ROUTE_PREFIX + "...",
                                                                 created_ts=time.time())).inserted_primary_key[0])  # type: ignore[index]
-    client = new_client(settings)
+    client = new_client(env)
     try:
         data = client.create_webhook(client_id, secret, url)
     except (PolarError, OSError) as exc:
@@ -61,7 +60,7 @@ def subscribe(engine: Engine, settings: Settings, base_url: str) -> str:
         client.close()
     with engine.begin() as conn:
         conn.execute(update(polar_webhooks).where(polar_webhooks.c.id == row_id).values(
-            webhook_id=str(data.get("id") or ""), signature_key_enc=encrypt(settings, str(data["signature_secret_key"]).encode())))
+            webhook_id=str(data.get("id") or ""), signature_key_enc=encrypt(env.store_key, str(data["signature_secret_key"]).encode())))
     return url
 
 
@@ -71,11 +70,11 @@ def find(engine: Engine, path_secret: str) -> Any:
         return conn.execute(select(polar_webhooks).where(polar_webhooks.c.path_sha256 == _digest(path_secret))).first()
 
 
-def signature_ok(settings: Settings, hook: Any, raw: bytes, signature: str | None) -> bool:
+def signature_ok(env: SourceEnv, hook: Any, raw: bytes, signature: str | None) -> bool:
     if hook is None or hook.signature_key_enc is None or not signature:
         return False
     try:
-        key = decrypt(settings, hook.signature_key_enc)
+        key = decrypt(env.store_key, hook.signature_key_enc)
     except SecretKeyError:
         return False
     expected = hmac.new(key, raw, hashlib.sha256).hexdigest()
@@ -87,7 +86,7 @@ def looks_like_ping(event_header: str | None, raw: bytes) -> bool:
     return (event_header or "").strip().upper() == "PING" or (len(raw) < 1024 and b'"PING"' in raw)
 
 
-def handle(engine: Engine, settings: Settings, payload: Any) -> dict[str, Any]:
+def handle(engine: Engine, env: SourceEnv, payload: Any) -> dict[str, Any]:
     """A verified delivery: fetch an EXERCISE for the source of its user; never raises (polling catches up)."""
     if not isinstance(payload, dict):
         return {"ok": True, "ignored": "not an object"}
@@ -103,7 +102,7 @@ def handle(engine: Engine, settings: Settings, payload: Any) -> dict[str, Any]:
     if not found:
         return {"ok": True, "ignored": "unknown user"}
     try:
-        outcome = import_exercise(engine, settings, found[0], entity_id)
+        outcome = import_exercise(engine, env, found[0], entity_id)
     except Exception as exc:  # the next sync lists it anyway; Polar must still get its 200
         log.warning("Polar webhook: exercise could not be fetched now (%s); the next sync will", type(exc).__name__)
         outcome = "deferred"

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from heavylegs.importer import import_paths
-from heavylegs.settings import Settings
+from heavylegs.sources.base import SourceEnv
 from heavylegs.sources.http import already_present
 from heavylegs.sources.store import athlete_of
 from heavylegs.sources.tables import remote_activities
@@ -48,8 +48,8 @@ class Listed:
     strava: bool = False  # an intervals.icu stub for a Strava activity: no file through the API
 
 
-def rules(settings: Settings) -> MatchRules:
-    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
+def rules(env: SourceEnv) -> MatchRules:
+    return env.imports.rules
 
 
 def get(conn: Connection, source: Any, remote_id: str) -> Any:
@@ -93,7 +93,7 @@ def plan(conn: Connection, source: Any, kind: str, item: Listed, match: MatchRul
     return "linked"
 
 
-def fetch(engine: Engine, settings: Settings, source: Any, kind: str, item: Listed, download: Download, match: MatchRules) -> str:
+def fetch(engine: Engine, env: SourceEnv, source: Any, kind: str, item: Listed, download: Download, match: MatchRules) -> str:
     """Download one listed activity and import it; 'new', 'duplicate', 'linked' or 'unusable'.
 
     The download happens outside any transaction; a file imported meanwhile is
@@ -107,7 +107,7 @@ def fetch(engine: Engine, settings: Settings, source: Any, kind: str, item: List
     with tempfile.TemporaryDirectory(prefix=f"heavylegs-{kind}-") as tmp:
         path = Path(tmp) / f"{kind}-{safe}{suffix}"
         path.write_bytes(data)
-        report = import_paths(engine, settings, [path], athlete=athlete_of(engine, source), source_id=int(source.id), workers=1)
+        report = import_paths(engine, env.imports, [path], athlete=athlete_of(engine, source), source_id=int(source.id), workers=1)
     ids = sorted(report.activity_ids)
     fmt = suffix.lstrip(".").split(".")[0] or None
     with engine.begin() as conn:
@@ -124,7 +124,7 @@ def fetch(engine: Engine, settings: Settings, source: Any, kind: str, item: List
     return "new" if report.imported else "duplicate"
 
 
-def download_all(engine: Engine, settings: Settings, source: Any, kind: str, todo: list[Listed], download: Download, *,
+def download_all(engine: Engine, env: SourceEnv, source: Any, kind: str, todo: list[Listed], download: Download, *,
                  stop: threading.Event | None, fatal: tuple[type[BaseException], ...], gone: tuple[type[BaseException], ...], strava: tuple[type[BaseException], ...],
                  soft: tuple[type[BaseException], ...], on_progress: Callable[[int, int, float], None] | None = None,
                  interval_s: float = 0.0) -> tuple[dict[str, int], list[dict[str, Any]]]:
@@ -136,14 +136,14 @@ def download_all(engine: Engine, settings: Settings, source: Any, kind: str, tod
     """
     counts: dict[str, int] = {}
     failures: list[dict[str, Any]] = []
-    match = rules(settings)
+    match = rules(env)
     for i, item in enumerate(todo):
         if stop is not None and stop.is_set():
             break
         if on_progress is not None:
             on_progress(i, len(todo), (len(todo) - i) * interval_s)
         try:
-            outcome = fetch(engine, settings, source, kind, item, download, match)
+            outcome = fetch(engine, env, source, kind, item, download, match)
         except fatal:
             raise
         except gone:

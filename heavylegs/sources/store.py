@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, delete, func, insert, select, update
 
-from heavylegs.settings import Settings
-from heavylegs.sources.base import SourceError, SyncResult
+from heavylegs.sources.base import SourceEnv, SourceError, SyncResult
 from heavylegs.sources.registry import check_name, get_kind
 from heavylegs.store.activities import delete_activity, get_or_create_athlete
 from heavylegs.store.tables import activity_sources, athletes, source_files, sources
@@ -117,7 +116,7 @@ def purge_candidates(engine: Engine, source_id: int) -> list[int]:
     return sorted(mine - others)
 
 
-def remove_source(engine: Engine, settings: Settings, name: str, purge: bool = False) -> dict[str, Any]:
+def remove_source(engine: Engine, env: SourceEnv, name: str, purge: bool = False) -> dict[str, Any]:
     """Disconnect a source: the kind's hook first (Strava deauthorizes, Garmin forgets the key), then the rows."""
     source = get_source(engine, name)
     if source is None:
@@ -127,7 +126,7 @@ def remove_source(engine: Engine, settings: Settings, name: str, purge: bool = F
     except SourceError:
         kind = None  # a kind that is no longer installed can still be removed
     if kind is not None:
-        kind.on_disconnect(engine, settings, source, purge)
+        kind.on_disconnect(engine, env, source, purge)
     doomed = purge_candidates(engine, int(source.id)) if purge else []
     with engine.begin() as conn:
         for activity_id in doomed:
@@ -139,9 +138,9 @@ def remove_source(engine: Engine, settings: Settings, name: str, purge: bool = F
     return {"name": name, "kind": source.kind, "purged_activities": len(doomed)}
 
 
-def extra_status(engine: Engine, settings: Settings, source: Row[Any]) -> dict[str, Any]:
+def extra_status(engine: Engine, env: SourceEnv, source: Row[Any]) -> dict[str, Any]:
     """The kind's own fields for ``sources --json`` (Garmin: ``key_expires`` when known)."""
     try:
-        return get_kind(source.kind).status(engine, settings, source)
+        return get_kind(source.kind).status(engine, env, source)
     except SourceError:
         return {}

@@ -15,10 +15,22 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import make_url
 
-from heavylegs.store.migrations import HEAD, VERSION_TABLE, Migration, SchemaError, number
+from heavylegs.store.migrations import HEAD, VERSION_TABLE, Migration, SchemaError, metadata, number
 
 __all__ = ["CURRENT_VERSION", "Migration", "is_sqlite", "make_engine", "migrate", "migrating", "read", "upgrade", "write"]
 
@@ -126,12 +138,30 @@ def migrating(engine: Engine) -> Iterator[Connection]:
                 conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
+def _create_new(conn: Connection) -> Migration | None:
+    """An empty store built from the metadata and stamped ``HEAD`` as Alembic would stamp it
+    (its version table, its primary key's name), without importing Alembic; None when the store
+    is not empty."""
+    have = inspect(conn)
+    if have.has_table(VERSION_TABLE) or have.has_table("schema_version") or have.has_table("activities"):
+        return None
+    metadata.create_all(conn)
+    version = Table(VERSION_TABLE, MetaData(), Column("version_num", String(32), nullable=False),
+                    PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"))
+    version.create(conn)
+    conn.execute(version.insert().values(version_num=HEAD))
+    return Migration(before=None, after=HEAD, applied=(), created=True)
+
+
 def upgrade(engine: Engine) -> Migration:
     """Bring the store to the newest schema (``heavylegs migrate``); reports what it did."""
-    # Alembic takes 0.1 s to import; only a store that needs work pays for it.
-    from heavylegs.store.migrations import runner  # noqa: PLC0415
-
     with migrating(engine) as conn:
+        created = _create_new(conn)
+        if created is not None:
+            return created
+        # Alembic takes 0.1-0.2 s to import; only an existing store that needs work pays for it.
+        from heavylegs.store.migrations import runner  # noqa: PLC0415
+
         return runner.upgrade(conn)
 
 

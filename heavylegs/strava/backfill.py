@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select, update
 
-from heavylegs.settings import Settings
-from heavylegs.sources.base import BackfillReport, Progress, Waiting
+from heavylegs.sources.base import BackfillReport, Progress, SourceEnv, Waiting
 from heavylegs.sources.http import Paused, Waiter
 from heavylegs.strava import records
 from heavylegs.strava.records import rules, settle, sport_types
@@ -50,13 +49,13 @@ def _position(engine: Engine, source: Any, after_ts: int, before_ts: int) -> tup
     return 1, False
 
 
-def _dry_run(spend: Waiter, client: StravaClient, engine: Engine, settings: Settings, source: Any, after_ts: int, before_ts: int) -> Report:
+def _dry_run(spend: Waiter, client: StravaClient, engine: Engine, env: SourceEnv, source: Any, after_ts: int, before_ts: int) -> Report:
     report, page, wanted, start = Report(status="planned"), 1, 0, client.requests
     while True:
         items = spend(client.list_activities, after=after_ts, before=before_ts or None, page=page)
         with engine.connect() as conn:
             for summary in items:
-                outcome = records.plan(conn, source, summary, sport_types(settings), rules(settings), link=False)
+                outcome = records.plan(conn, source, summary, sport_types(env), rules(env), link=False)
                 report.listed += outcome != "skipped"
                 report.already_present += outcome in ("known", "linked")
                 wanted += outcome == "listed"
@@ -71,7 +70,7 @@ def _dry_run(spend: Waiter, client: StravaClient, engine: Engine, settings: Sett
 
 
 def run(
-    engine: Engine, settings: Settings, source: Any, client: StravaClient, *, after_ts: int = 0, before_ts: int = 0,
+    engine: Engine, env: SourceEnv, source: Any, client: StravaClient, *, after_ts: int = 0, before_ts: int = 0,
     wait: bool = True, dry_run: bool = False, on_progress: Progress | None = None, on_wait: Waiting | None = None,
 ) -> Report:
     # The shared rate-limit waiter: an exhausted budget is waited out (on the budget's clock) or, with wait=False, a pause.
@@ -81,13 +80,13 @@ def run(
     try:
         spend(client.athlete)  # one cheap request: the real usage, and a token check
         if dry_run:
-            return _dry_run(spend, client, engine, settings, source, after_ts, before_ts)
+            return _dry_run(spend, client, engine, env, source, after_ts, before_ts)
         page, listed_all = _position(engine, source, after_ts, before_ts)
         while not listed_all:
             items = spend(client.list_activities, after=after_ts, before=before_ts or None, page=page)
             with engine.begin() as conn:
                 for summary in items:
-                    records.plan(conn, source, summary, sport_types(settings), rules(settings))
+                    records.plan(conn, source, summary, sport_types(env), rules(env))
                 page, listed_all = page + 1, not items
                 conn.execute(update(strava_backfills).where(strava_backfills.c.source_id == source.id)
                              .values(next_page=page, listed_all=listed_all, updated_ts=time.time()))
@@ -101,7 +100,7 @@ def run(
             if on_progress is not None:
                 on_progress(i, len(todo), client.budget.seconds_for(len(todo) - i))
             try:
-                outcome = spend(settle, engine, source, records.unpack(row.summary_z), client, sport_types(settings), rules(settings), planned=True)
+                outcome = spend(settle, engine, source, records.unpack(row.summary_z), client, sport_types(env), rules(env), planned=True)
             except (BudgetExhausted, Paused, Unauthorized, NeedsReauth):
                 raise
             except StravaError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from heavylegs.settings import Settings
+from heavylegs.sources.base import SourceEnv
 from heavylegs.store.activities import get_or_create_athlete
 from heavylegs.store.tables import sources
 from heavylegs.strava.tables import strava_oauth_pending
@@ -36,18 +36,18 @@ class Outcome:
     strava_athlete_id: int | None = None
 
 
-def callback_uri(settings: Settings) -> str:
-    return redirect_uri(settings.cfg.strava.callback_port)
+def callback_uri(env: SourceEnv) -> str:
+    return redirect_uri(env.strava.callback_port)
 
 
-def begin(engine: Engine, settings: Settings, athlete: str, source_name: str = "strava") -> tuple[str, str]:
+def begin(engine: Engine, env: SourceEnv, athlete: str, source_name: str = "strava") -> tuple[str, str]:
     """A fresh state and the URL to send the user's browser to."""
-    client_id, _ = credentials(settings)
+    client_id, _ = credentials(env)
     state = secrets.token_urlsafe(24)
     with engine.begin() as conn:
         conn.execute(delete(strava_oauth_pending).where(strava_oauth_pending.c.created_ts < time.time() - PENDING_TTL_S))
         conn.execute(insert(strava_oauth_pending).values(state=state, athlete=athlete, source_name=source_name, created_ts=time.time()))
-    return state, authorize_url(settings.cfg.strava.oauth_url, client_id, callback_uri(settings), state)
+    return state, authorize_url(env.strava.oauth_url, client_id, callback_uri(env), state)
 
 
 def _finish(engine: Engine, state: str, outcome: Outcome) -> Outcome:
@@ -57,7 +57,7 @@ def _finish(engine: Engine, state: str, outcome: Outcome) -> Outcome:
     return outcome
 
 
-def complete(engine: Engine, settings: Settings, params: dict[str, str], now: float | None = None) -> Outcome:
+def complete(engine: Engine, env: SourceEnv, params: dict[str, str], now: float | None = None) -> Outcome:
     state = params.get("state") or ""
     with engine.connect() as conn:
         pending = conn.execute(select(strava_oauth_pending).where(strava_oauth_pending.c.state == state)).first()
@@ -73,8 +73,8 @@ def complete(engine: Engine, settings: Settings, params: dict[str, str], now: fl
     problem = missing_scope(params.get("scope"))
     if problem:
         return _finish(engine, state, Outcome(False, problem))
-    client_id, secret = credentials(settings)
-    client = bare_client(settings)
+    client_id, secret = credentials(env)
+    client = bare_client(env)
     try:
         tokens = client.exchange_code(client_id, secret, params.get("code") or "")
     except StravaError as exc:
@@ -82,7 +82,7 @@ def complete(engine: Engine, settings: Settings, params: dict[str, str], now: fl
     finally:
         client.close()
     athlete = tokens.get("athlete") or {}
-    lookback = 86_400 * settings.cfg.strava.initial_sync_days
+    lookback = 86_400 * env.strava.initial_sync_days
     with engine.begin() as conn:
         athlete_id = get_or_create_athlete(conn, pending.athlete)
         row = conn.execute(select(sources).where(sources.c.name == pending.source_name)).first()
@@ -96,7 +96,7 @@ def complete(engine: Engine, settings: Settings, params: dict[str, str], now: fl
         else:
             source_id = int(row.id)
             conn.execute(update(sources).where(sources.c.id == source_id).values(enabled=True, status="ok", last_error=None))
-        save_tokens(conn, settings, source_id, tokens, scope=params.get("scope") or "")
+        save_tokens(conn, env.store_key, source_id, tokens, scope=params.get("scope") or "")
     name = " ".join(p for p in (athlete.get("firstname"), athlete.get("lastname")) if p) or str(athlete.get("id", "?"))
     message = f"connected Strava athlete {name} as source {pending.source_name!r} for athlete {pending.athlete!r}"
     return _finish(engine, state, Outcome(True, message, pending.source_name, athlete.get("id")))

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, exists, select, update
 
-from heavylegs.settings import Settings
+from heavylegs.sources.base import SourceEnv
 from heavylegs.store.activities import delete_activity, mark_dirty
 from heavylegs.store.tables import activities, activity_sources, sources
 from heavylegs.strava import records
@@ -56,7 +56,7 @@ def _refresh_refused(exc: NeedsReauth) -> bool:
     return cause is None or (isinstance(cause, InvalidGrant) and cause.status == 400)
 
 
-def access_revoked(client: StravaClient, engine: Engine, settings: Settings, source: Any) -> bool:
+def access_revoked(client: StravaClient, engine: Engine, env: SourceEnv, source: Any) -> bool:
     """Whether the athlete really revoked our access: ``GET /athlete`` refused even after a refresh.
 
     Raises (leaving the events pending) when neither can be shown, e.g. Strava
@@ -72,14 +72,14 @@ def access_revoked(client: StravaClient, engine: Engine, settings: Settings, sou
     except Unauthorized:
         pass
     # The access token was refused: a forced refresh tells revocation from a stale token.
-    forced = TokenManager(engine, settings, int(source.id), client, clock=lambda: math.inf)
+    forced = TokenManager(engine, env, int(source.id), client, clock=lambda: math.inf)
     try:
         forced.access_token()
     except NeedsReauth as exc:
         if _refresh_refused(exc):
             return True
         raise
-    client.token = TokenManager(engine, settings, int(source.id), client).access_token  # the refreshed pair from now on
+    client.token = TokenManager(engine, env, int(source.id), client).access_token  # the refreshed pair from now on
     try:
         client.athlete()
         return False
@@ -148,7 +148,7 @@ def _owner(engine: Engine, source: Any) -> int | None:
     return None if found is None else int(found)
 
 
-def _create(engine: Engine, settings: Settings, source: Any, client: StravaClient, lookup: _Lookup, object_id: int, owner: int | None) -> str:
+def _create(engine: Engine, env: SourceEnv, source: Any, client: StravaClient, lookup: _Lookup, object_id: int, owner: int | None) -> str:
     with engine.connect() as conn:
         row = records.get(conn, object_id)
     if row is not None and row.state in records.DONE:
@@ -158,7 +158,7 @@ def _create(engine: Engine, settings: Settings, source: Any, client: StravaClien
         return "gone"
     if owner is None or int((summary.get("athlete") or {}).get("id") or -1) != owner:
         return "not this athlete's activity"  # a forged id of someone else's public activity
-    return settle(engine, source, summary, client, sport_types(settings), rules(settings))
+    return settle(engine, source, summary, client, sport_types(env), rules(env))
 
 
 def _one(engine: Engine, source: Any, lookup: _Lookup, event: Any) -> str:
@@ -183,7 +183,7 @@ def _one(engine: Engine, source: Any, lookup: _Lookup, event: Any) -> str:
         return _delete(conn, object_id)
 
 
-def process_events(client: StravaClient, engine: Engine, settings: Settings, source: Any) -> dict[str, int]:
+def process_events(client: StravaClient, engine: Engine, env: SourceEnv, source: Any) -> dict[str, int]:
     """Handle the source's pending events; returns counts (and 'deauthorized').
 
     Each event is marked processed once handled (acting twice is harmless: a
@@ -209,7 +209,7 @@ def process_events(client: StravaClient, engine: Engine, settings: Settings, sou
 
     revoked = [e for e in pending if e.object_type == "athlete" and json.loads(e.updates).get("authorized") == "false"]
     if revoked:
-        if access_revoked(client, engine, settings, source):
+        if access_revoked(client, engine, env, source):
             with engine.begin() as conn:
                 _deauthorize(conn, source)
                 done([e.id for e in pending], "deauthorized", conn)
@@ -218,7 +218,7 @@ def process_events(client: StravaClient, engine: Engine, settings: Settings, sou
         done([e.id for e in revoked], "not confirmed: the token still works")
     skip = {e.id for e in revoked}
     lookup, owner = _Lookup(client), _owner(engine, source)
-    creates_left = settings.cfg.strava.webhook_creates_per_sync
+    creates_left = env.strava.webhook_creates_per_sync
     handled_creates: set[int] = set()
     for event in pending:
         if event.id in skip:
@@ -232,7 +232,7 @@ def process_events(client: StravaClient, engine: Engine, settings: Settings, sou
                     continue  # waits for the next sync: a flood cannot spend the rate budget
                 else:
                     handled_creates.add(int(event.object_id))
-                    outcome = _create(engine, settings, source, client, lookup, int(event.object_id), owner)
+                    outcome = _create(engine, env, source, client, lookup, int(event.object_id), owner)
                     creates_left -= outcome != "known"  # only a fetch spends the allowance
                     counts["new"] += outcome == "new"
             elif event.object_type == "activity":

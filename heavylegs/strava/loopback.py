@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine
 
-from heavylegs.settings import Settings
+from heavylegs.sources.base import SourceEnv
 from heavylegs.strava.connect import Outcome, complete, outcome_of
 
 CALLBACK_PATH = "/oauth/strava/callback"
@@ -29,8 +29,8 @@ def page(outcome: Outcome) -> bytes:
 
 
 class CallbackServer:
-    def __init__(self, engine: Engine, settings: Settings, state: str) -> None:
-        self.engine, self.settings, self.state = engine, settings, state
+    def __init__(self, engine: Engine, env: SourceEnv, state: str) -> None:
+        self.engine, self.env, self.state = engine, env, state
         self.result: list[Outcome] = []
         self.done = threading.Event()
         self.server: HTTPServer | None = None
@@ -52,7 +52,7 @@ class CallbackServer:
                 if not hmac.compare_digest(str(params.get("state") or "").encode(), owner.state.encode()):
                     outcome = Outcome(False, "state mismatch: the redirect did not carry this connect's state; nothing was exchanged. Run connect again.")
                 else:
-                    outcome = complete(owner.engine, owner.settings, params)
+                    outcome = complete(owner.engine, owner.env, params)
                 body = page(outcome)
                 self.send_response(200 if outcome.ok else 400)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -63,7 +63,7 @@ class CallbackServer:
                 owner.done.set()
 
         try:
-            self.server = HTTPServer(("127.0.0.1", self.settings.cfg.strava.callback_port), Handler)
+            self.server = HTTPServer(("127.0.0.1", self.env.strava.callback_port), Handler)
         except OSError:
             return False
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()

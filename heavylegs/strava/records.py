@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from heavylegs.settings import Settings
+from heavylegs.settings_schema import StravaSection
+from heavylegs.sources.base import SourceEnv
 from heavylegs.store.activities import SourceRef, store_activity
 from heavylegs.store.matching import MatchRules, find_match
 from heavylegs.store.tables import activities, sources
@@ -105,12 +106,12 @@ def mark(conn: Connection, strava_id: int, state: str, error: str | None = None)
     conn.execute(update(strava_activities).where(strava_activities.c.strava_id == int(strava_id)).values(state=state, error=error))
 
 
-def sport_types(settings: Settings) -> list[str]:
-    return [str(s) for s in settings.cfg.strava.sport_types]
+def sport_types(env: SourceEnv) -> list[str]:
+    return [str(s) for s in env.strava.sport_types]
 
 
-def rules(settings: Settings) -> MatchRules:
-    return MatchRules.from_settings(settings.cfg.dedup.model_dump())
+def rules(env: SourceEnv) -> MatchRules:
+    return env.imports.rules
 
 
 def settle(engine: Engine, source: Any, summary: dict[str, Any], client: StravaClient, sport_types: list[str], rules: MatchRules,
@@ -153,13 +154,13 @@ def settle(engine: Engine, source: Any, summary: dict[str, Any], client: StravaC
     return "new" if status == "imported" else "duplicate"
 
 
-def apply_retention(engine: Engine, settings: Settings, now: datetime) -> int:
+def apply_retention(engine: Engine, strava: StravaSection, now: datetime) -> int:
     """Drop raw stream JSON older than ``strava.raw_retention_days`` (0 = keep forever); returns the blobs dropped.
 
     Only the raw JSON goes: the stored activity (its own compact streams) and
     every derived metric stay, and the summary JSON is kept for dedup.
     """
-    days = float(settings.cfg.strava.raw_retention_days)
+    days = float(strava.raw_retention_days)
     if days <= 0:
         return 0
     cutoff = now.timestamp() - days * 86_400

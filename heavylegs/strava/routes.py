@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from heavylegs.bodies import BodyError, read_json_body
-from heavylegs.settings import Settings
+from heavylegs.sources.base import SourceEnv
 from heavylegs.strava import webhooks
 from heavylegs.strava.connect import complete
 from heavylegs.strava.loopback import page
@@ -40,8 +40,8 @@ def _warn_if_old_subscription(engine: Engine) -> None:
                     "run heavylegs strava subscribe --callback-url <public URL of /webhooks/strava> again", url)
 
 
-def routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
-    max_pending = settings.cfg.strava.webhook_max_pending
+def routes(engine: Engine, env: SourceEnv) -> list[BaseRoute]:
+    max_pending = env.strava.webhook_max_pending
     _warn_if_old_subscription(engine)
 
     async def check_secret(request: Request) -> None:
@@ -72,7 +72,7 @@ def routes(engine: Engine, settings: Settings) -> list[BaseRoute]:
         return JSONResponse(body, status_code=status)
 
     def callback(request: Request) -> Response:
-        outcome = complete(engine, settings, dict(request.query_params))
+        outcome = complete(engine, env, dict(request.query_params))
         return HTMLResponse(page(outcome).decode(), status_code=200 if outcome.ok else 400)
 
     return [

@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, func, select
 
-from heavylegs.settings import Settings
 from heavylegs.sources.base import (
     BackfillOptions,
     BackfillReport,
     Echo,
     NeedsReauth,
     Progress,
+    SourceEnv,
     SourceError,
     SyncResult,
     Waiting,
@@ -49,13 +49,13 @@ def _day_ts(value: Any, shift_days: int = 0) -> int:
 class StravaSource:
     kind = "strava"
 
-    def connect(self, engine: Engine, settings: Settings, name: str, athlete: str, echo: Echo, **options: Any) -> str:
+    def connect(self, engine: Engine, env: SourceEnv, name: str, athlete: str, echo: Echo, **options: Any) -> str:
         """The OAuth flow: open (or print) the authorize URL and wait for the redirect on 127.0.0.1."""
         check_name(name)
-        state, url = begin(engine, settings, athlete, name)  # NotConfigured propagates: the CLI makes it a usage error
-        server = CallbackServer(engine, settings, state)
+        state, url = begin(engine, env, athlete, name)  # NotConfigured propagates: the CLI makes it a usage error
+        server = CallbackServer(engine, env, state)
         if not server.start():
-            echo(f"port {settings.cfg.strava.callback_port} is in use: waiting for the heavylegs service to receive the callback")
+            echo(f"port {env.strava.callback_port} is in use: waiting for the heavylegs service to receive the callback")
         if options.get("no_browser") or not webbrowser.open(url):
             echo("Open this URL in a browser to authorize heavylegs on Strava:")
             echo(url)
@@ -66,28 +66,28 @@ class StravaSource:
             raise SourceError(outcome.message)
         return outcome.message
 
-    def sync(self, engine: Engine, settings: Settings, source: Any, now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
+    def sync(self, engine: Engine, env: SourceEnv, source: Any, now: datetime, *, stop: threading.Event | None = None) -> SyncResult:
         try:
-            credentials(settings)
+            credentials(env)
         except NotConfigured as exc:
             return SyncResult(status="error", error=str(exc))
-        client, _ = source_client(engine, settings, int(source.id), use_reserve=True)
+        client, _ = source_client(engine, env, int(source.id), use_reserve=True)
         try:
-            return sync_recent(client, engine, settings, source, now, stop)
+            return sync_recent(client, engine, env, source, now, stop)
         except (StravaNeedsReauth, SecretKeyError) as exc:
             return SyncResult(status="needs_reauth", error=str(exc))
         finally:
             client.close()
 
-    def backfill(self, engine: Engine, settings: Settings, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
+    def backfill(self, engine: Engine, env: SourceEnv, source: Row[Any], options: BackfillOptions, *, stop: threading.Event | None = None,
                  on_progress: Progress | None = None, on_wait: Waiting | None = None) -> BackfillReport:
         try:
-            credentials(settings)
+            credentials(env)
         except NotConfigured as exc:
             raise SourceError(str(exc)) from exc
-        client, _ = source_client(engine, settings, int(source.id), use_reserve=False)
+        client, _ = source_client(engine, env, int(source.id), use_reserve=False)
         try:
-            return backfill.run(engine, settings, source, client, after_ts=max(0, _day_ts(options.since) - 1),
+            return backfill.run(engine, env, source, client, after_ts=max(0, _day_ts(options.since) - 1),
                                 before_ts=_day_ts(options.until, 1), wait=options.wait, dry_run=options.dry_run,
                                 on_progress=on_progress, on_wait=on_wait)
         except StravaNeedsReauth as exc:
@@ -95,15 +95,15 @@ class StravaSource:
         finally:
             client.close()
 
-    def on_disconnect(self, engine: Engine, settings: Settings, source: Any, purge: bool) -> None:
+    def on_disconnect(self, engine: Engine, env: SourceEnv, source: Any, purge: bool) -> None:
         """Revoke access on Strava (best effort) and forget the tokens."""
-        client, manager = source_client(engine, settings, int(source.id))
+        client, manager = source_client(engine, env, int(source.id))
         try:
             with engine.connect() as conn:
-                stored = load_tokens(conn, settings, int(source.id))
+                stored = load_tokens(conn, env.store_key, int(source.id))
             if stored is not None:
                 # A fresh token if possible: deauthorize refuses an expired one.
-                token = manager.access_token() if credentials_ok(settings) else stored.access_token
+                token = manager.access_token() if credentials_ok(env) else stored.access_token
                 client.deauthorize(token)
         except (StravaNeedsReauth, StravaError, SecretKeyError):
             pass  # already revoked or unreachable: forgetting the tokens still disconnects us
@@ -112,19 +112,19 @@ class StravaSource:
             with engine.begin() as conn:
                 delete_tokens(conn, int(source.id))
 
-    def status(self, engine: Engine, settings: Settings, source: Row[Any]) -> dict[str, Any]:
+    def status(self, engine: Engine, env: SourceEnv, source: Row[Any]) -> dict[str, Any]:
         return {}
 
 
-def credentials_ok(settings: Settings) -> bool:
+def credentials_ok(env: SourceEnv) -> bool:
     try:
-        credentials(settings)
+        credentials(env)
         return True
     except NotConfigured:
         return False
 
 
-def overview(engine: Engine, settings: Settings) -> dict[str, Any]:
+def overview(engine: Engine, env: SourceEnv) -> dict[str, Any]:
     """What ``heavylegs strava status`` shows: each Strava source with its token expiry and stored runs, and the push subscription."""
     with engine.connect() as conn:
         rows = conn.execute(

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from heavylegs.settings import Settings
+from heavylegs.sources.base import SourceEnv
 from heavylegs.strava.tables import strava_subscription
 from heavylegs.strava.tokens import bare_client, credentials
 
@@ -59,7 +59,7 @@ def secret_matches(engine: Engine, candidate: str) -> bool:
     return secret is not None and hmac.compare_digest(candidate.encode(), secret.encode())
 
 
-def subscribe(engine: Engine, settings: Settings, callback_url: str) -> int:
+def subscribe(engine: Engine, env: SourceEnv, callback_url: str) -> int:
     """Create the subscription for ``callback_url`` + a fresh path secret; returns Strava's id.
 
     ``callback_url`` is the public URL of this service's ``/webhooks/strava``
@@ -68,10 +68,10 @@ def subscribe(engine: Engine, settings: Settings, callback_url: str) -> int:
     one made by an earlier version at the bare path) is deleted first. Strava
     checks the new URL (our GET handshake) before it answers.
     """
-    client_id, secret = credentials(settings)
+    client_id, secret = credentials(env)
     token = secrets.token_urlsafe(24)
     full_url = with_path_secret(callback_url, secrets.token_urlsafe(SECRET_BYTES))
-    client = bare_client(settings)
+    client = bare_client(env)
     try:
         for existing in client.list_subscriptions(client_id, secret):
             client.delete_subscription(client_id, secret, int(existing["id"]))
@@ -87,12 +87,12 @@ def subscribe(engine: Engine, settings: Settings, callback_url: str) -> int:
     return int(created["id"])
 
 
-def unsubscribe(engine: Engine, settings: Settings) -> int | None:
+def unsubscribe(engine: Engine, env: SourceEnv) -> int | None:
     """Delete our subscription on Strava and here; the id removed, or None."""
-    client_id, secret = credentials(settings)
+    client_id, secret = credentials(env)
     with engine.connect() as conn:
         sid = conn.execute(select(strava_subscription.c.subscription_id).where(strava_subscription.c.id == 1)).scalar()
-    client = bare_client(settings)
+    client = bare_client(env)
     try:
         if sid is None:
             found = client.list_subscriptions(client_id, secret)
@@ -106,14 +106,14 @@ def unsubscribe(engine: Engine, settings: Settings) -> int | None:
     return None if sid is None else int(sid)
 
 
-def status(engine: Engine, settings: Settings) -> dict[str, Any]:
+def status(engine: Engine, env: SourceEnv) -> dict[str, Any]:
     """What we stored and what Strava reports."""
     with engine.connect() as conn:
         row = conn.execute(select(strava_subscription)).first()
     local = None if row is None else {"subscription_id": row.subscription_id, "callback_url": row.callback_url, "created_ts": row.created_ts,
                                       "secret_path": path_secret(row.callback_url) is not None}
-    client_id, secret = credentials(settings)
-    client = bare_client(settings)
+    client_id, secret = credentials(env)
+    client = bare_client(env)
     try:
         remote = client.list_subscriptions(client_id, secret)
     finally:

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from heavylegs.settings import Settings
-from heavylegs.sources.base import SyncResult
+from heavylegs.sources.base import SourceEnv, SyncResult
 from heavylegs.strava.records import rules, settle, sport_types
 from heavylegs.strava.tokens import NeedsReauth
 from heavylegs.strava.webhooks import process_events
@@ -18,15 +17,15 @@ from ingest.strava.budget import BudgetExhausted
 from ingest.strava.client import StravaClient, StravaError, Unauthorized
 
 
-def sync(client: StravaClient, engine: Engine, settings: Settings, source: Any, now: datetime, stop: threading.Event | None = None) -> SyncResult:
+def sync(client: StravaClient, engine: Engine, env: SourceEnv, source: Any, now: datetime, stop: threading.Event | None = None) -> SyncResult:
     """Webhook events first, then every page after the cursor until an empty one (or until ``stop`` is set)."""
     result = SyncResult()
     try:
-        events = process_events(client, engine, settings, source)
+        events = process_events(client, engine, env, source)
         if events.get("deauthorized"):
             return SyncResult(status="needs_reauth", error="the athlete revoked access on Strava", summary="deauthorized")
         result.new += events.get("new", 0)
-        cursor = int(source.cursor) if source.cursor else int(now.timestamp()) - 86_400 * settings.cfg.strava.initial_sync_days
+        cursor = int(source.cursor) if source.cursor else int(now.timestamp()) - 86_400 * env.strava.initial_sync_days
         # One second of overlap: activities starting in the cursor's own second are
         # listed again and recognised as known, never missed.
         after, page = cursor - 1, 1
@@ -36,7 +35,7 @@ def sync(client: StravaClient, engine: Engine, settings: Settings, source: Any, 
                 break
             for summary in items:
                 start = mapping.parse_time(summary["start_date"]).timestamp()
-                outcome = settle(engine, source, summary, client, sport_types(settings), rules(settings), cursor=max(cursor, start))
+                outcome = settle(engine, source, summary, client, sport_types(env), rules(env), cursor=max(cursor, start))
                 cursor = max(cursor, int(start))
                 result.new += outcome == "new"
                 result.duplicates += outcome in ("linked", "duplicate")

@@ -7,8 +7,8 @@ fails permanently with a clear message.
 from __future__ import annotations
 
 from heavylegs.alerts.model import Alert, TransportError
-from heavylegs.alerts.transports.base import Transport, expect_conf
-from heavylegs.settings import ConfigError, Settings
+from heavylegs.alerts.transports.base import ChannelEnv, Transport, expect_conf
+from heavylegs.settings_errors import ConfigError
 from heavylegs.settings_schema_alerts import AppriseChannelConf, ChannelBase
 
 
@@ -20,7 +20,7 @@ class AppriseTransport(Transport):
         self._url = url
 
     @classmethod
-    def from_config(cls, name: str, settings: Settings, conf: ChannelBase) -> AppriseTransport:
+    def from_config(cls, name: str, env: ChannelEnv, conf: ChannelBase) -> AppriseTransport:
         c = expect_conf(conf, AppriseChannelConf, name)
         if not c.url:
             raise ConfigError(f"alerts channel {name}: apprise needs a url")

@@ -8,15 +8,31 @@ from __future__ import annotations
 
 import ipaddress
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from heavylegs.alerts.model import Alert, TransportError
-from heavylegs.settings import ConfigError, Settings
-from heavylegs.settings_schema_alerts import ChannelBase
+from heavylegs.settings_errors import ConfigError
+from heavylegs.settings_schema import SmtpSection
+from heavylegs.settings_schema_alerts import AlertsSection, ChannelBase
+from heavylegs.settings_views import Secrets
 
-__all__ = ["Transport", "TransportError", "expect_conf", "is_loopback"]
+__all__ = ["ChannelEnv", "Transport", "TransportError", "expect_conf", "is_loopback"]
 
 ConfT = TypeVar("ConfT", bound=ChannelBase)
+
+
+@dataclass(frozen=True)
+class ChannelEnv:
+    """What building a channel reads besides its own table: ``[alerts]`` (the channel tables, the
+    local file, the webhook timeout), ``[smtp]`` (what e-mail channels inherit), the secrets
+    reader (``secret``/``password`` by file or variable) and the data dir (relative file paths)."""
+
+    alerts: AlertsSection
+    smtp: SmtpSection
+    secrets: Secrets
+    data_dir: Path
 
 
 class Transport(ABC):
@@ -32,11 +48,11 @@ class Transport(ABC):
 
     @classmethod
     @abstractmethod
-    def from_config(cls, name: str, settings: Settings, conf: ChannelBase) -> Transport:
+    def from_config(cls, name: str, env: ChannelEnv, conf: ChannelBase) -> Transport:
         """The channel from its validated ``[[alerts.channels]]`` table; ConfigError when unusable."""
 
     @classmethod
-    def config_warnings(cls, name: str, settings: Settings, conf: ChannelBase) -> list[str]:
+    def config_warnings(cls, name: str, env: ChannelEnv, conf: ChannelBase) -> list[str]:
         """What is risky but allowed in this table, said at start and by ``alerts test``."""
         return []
 

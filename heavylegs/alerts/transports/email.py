@@ -18,8 +18,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from heavylegs.alerts.model import Alert, Severity, TransportError
-from heavylegs.alerts.transports.base import Transport, expect_conf, is_loopback
-from heavylegs.settings import ConfigError, Settings
+from heavylegs.alerts.transports.base import ChannelEnv, Transport, expect_conf, is_loopback
+from heavylegs.settings_errors import ConfigError
+from heavylegs.settings_schema import SmtpSection
 from heavylegs.settings_schema_alerts import ChannelBase, EmailChannelConf
 
 log = logging.getLogger("heavylegs.alerts")
@@ -71,10 +72,9 @@ def build_message(alert: Alert, sender: str, recipients: list[str], chart: bool 
     return msg
 
 
-def _refuse_plaintext_login(settings: Settings, conf: EmailChannelConf, name: str) -> None:
+def _refuse_plaintext_login(smtp: SmtpSection, conf: EmailChannelConf, name: str) -> None:
     """A login over ``security = "none"`` sends the password in clear: refused, except to a loopback
     relay with ``smtp.allow_plaintext_auth`` (a local MTA that relays over TLS itself)."""
-    smtp = settings.cfg.smtp
     username = conf.username or smtp.username
     security = conf.security or smtp.security
     host = conf.host or smtp.host
@@ -102,12 +102,12 @@ class EmailTransport(Transport):
         self.ca_file = ca_file
 
     @classmethod
-    def from_config(cls, name: str, settings: Settings, conf: ChannelBase) -> EmailTransport:
+    def from_config(cls, name: str, env: ChannelEnv, conf: ChannelBase) -> EmailTransport:
         c = expect_conf(conf, EmailChannelConf, name)
-        _refuse_plaintext_login(settings, c, name)
+        _refuse_plaintext_login(env.smtp, c, name)
         # The channel's keys override [smtp] one by one; unset or empty ones fall back to it.
         table = c.model_dump(by_alias=True, exclude_none=True, exclude={"kind", "name"})
-        merged = settings.cfg.smtp.model_dump(by_alias=True) | {k: v for k, v in table.items() if v not in (None, "")}
+        merged = env.smtp.model_dump(by_alias=True) | {k: v for k, v in table.items() if v not in (None, "")}
         to = merged.get("to")
         recipients = [to] if isinstance(to, str) else list(to or [])
         if not recipients:
@@ -117,7 +117,7 @@ class EmailTransport(Transport):
             raise ConfigError(f"alerts channel {name}: smtp security must be one of {', '.join(SECURITY)}")
         return cls(name, recipients, str(merged.get("from") or "heavylegs@localhost"), str(merged["host"]),
                    int(merged["port"]), security, str(merged.get("username") or ""),
-                   settings.secret(merged, "password"), float(merged["timeout_s"]), bool(merged.get("chart", True)),
+                   env.secrets.read(merged, "password"), float(merged["timeout_s"]), bool(merged.get("chart", True)),
                    str(Path(str(merged["ca_file"])).expanduser()) if merged.get("ca_file") else "")
 
     def _tls(self) -> ssl.SSLContext:

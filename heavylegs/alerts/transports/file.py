@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 from heavylegs.alerts.model import Alert, TransportError
-from heavylegs.alerts.transports.base import Transport, expect_conf
-from heavylegs.settings import Settings
+from heavylegs.alerts.transports.base import ChannelEnv, Transport, expect_conf
 from heavylegs.settings_schema_alerts import ChannelBase, FileChannelConf
 
 
@@ -24,10 +23,10 @@ class FileTransport(Transport):
         self.console = console
 
     @classmethod
-    def from_config(cls, name: str, settings: Settings, conf: ChannelBase) -> FileTransport:
+    def from_config(cls, name: str, env: ChannelEnv, conf: ChannelBase) -> FileTransport:
         c = expect_conf(conf, FileChannelConf, name)
-        path = Path(c.path or settings.cfg.alerts.file).expanduser()
-        return cls(name, path if path.is_absolute() else settings.data_dir / path, c.console)
+        path = Path(c.path or env.alerts.file).expanduser()
+        return cls(name, path if path.is_absolute() else env.data_dir / path, c.console)
 
     def notify(self, alert: Alert) -> None:
         line = json.dumps(alert.payload(), sort_keys=True) + "\n"

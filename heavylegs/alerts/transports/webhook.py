@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from heavylegs.alerts.model import Alert, TransportError
-from heavylegs.alerts.transports.base import Transport, expect_conf, is_loopback
-from heavylegs.settings import ConfigError, Settings
+from heavylegs.alerts.transports.base import ChannelEnv, Transport, expect_conf, is_loopback
+from heavylegs.settings_errors import ConfigError
 from heavylegs.settings_schema_alerts import ChannelBase, WebhookChannelConf
 
 # 408 and 429 mean "later", everything else in 4xx means "never like this".
@@ -57,19 +57,19 @@ class WebhookTransport(Transport):
         self.timeout_s = timeout_s
 
     @classmethod
-    def from_config(cls, name: str, settings: Settings, conf: ChannelBase) -> WebhookTransport:
+    def from_config(cls, name: str, env: ChannelEnv, conf: ChannelBase) -> WebhookTransport:
         c = expect_conf(conf, WebhookChannelConf, name)
         if urlsplit(c.url).scheme not in ("http", "https"):
             raise ConfigError(f"alerts channel {name}: webhook needs an http(s) url")
-        timeout = c.timeout_s or settings.cfg.alerts.webhook_timeout_s
-        return cls(name, c.url, settings.secret(c, "secret"), timeout)
+        timeout = c.timeout_s or env.alerts.webhook_timeout_s
+        return cls(name, c.url, env.secrets.read(c, "secret"), timeout)
 
     @classmethod
-    def config_warnings(cls, name: str, settings: Settings, conf: ChannelBase) -> list[str]:
+    def config_warnings(cls, name: str, env: ChannelEnv, conf: ChannelBase) -> list[str]:
         """An unsigned webhook, and a webhook over plain http beyond loopback."""
         c = expect_conf(conf, WebhookChannelConf, name)
         out = []
-        if not settings.secret(c, "secret"):
+        if not env.secrets.read(c, "secret"):
             out.append(f"alerts channel {name}: webhook has no secret; its receiver cannot tell our alerts from forged ones (set secret_file)")
         parts = urlsplit(c.url)
         if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
