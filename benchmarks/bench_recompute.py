@@ -31,7 +31,7 @@ from heavylegs.metrics.anchors import Anchors  # noqa: E402
 from heavylegs.metrics.config import analysis_config  # noqa: E402
 from heavylegs.metrics.recompute import recompute_athlete  # noqa: E402
 from heavylegs.metrics.store import load_entries, stream_batches  # noqa: E402
-from heavylegs.service.jobs import analysis_env  # noqa: E402
+from heavylegs.service.envs import analysis_env  # noqa: E402
 from heavylegs.settings import load_settings  # noqa: E402
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, store_activity  # noqa: E402
 from heavylegs.store.db import make_engine, migrate  # noqa: E402

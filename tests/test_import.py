@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from heavylegs.importer import import_paths
-from heavylegs.service.jobs import import_env
+from heavylegs.service.envs import import_env
 from heavylegs.settings import Settings
 from heavylegs.store.tables import activities, activity_sources, raw_files
 from tests import hostile

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from heavylegs import importer as importer_mod
 from heavylegs.import_worker import pool_context
 from heavylegs.importer import Importer, _counted
-from heavylegs.service.jobs import import_env
+from heavylegs.service.envs import import_env
 from heavylegs.settings import Settings
 from heavylegs.store.tables import activities
 from ingest.limits import Limits

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from heavylegs.metrics.config import analysis_config, settings_hash
-from heavylegs.service.jobs import analysis_env
+from heavylegs.service.envs import analysis_env
 from heavylegs.settings import load_settings
 
 # Integers where the schema has floats (30 read as 30.0), an unset key, a second athlete and

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from heavylegs.metrics.read import daily_rows, describe_anchors, state_info
 from heavylegs.metrics.recompute import recompute_athlete
-from heavylegs.service.jobs import analysis_env
+from heavylegs.service.envs import analysis_env
 from heavylegs.settings import Settings
 from tests.metrics_synth import activity, athlete_id, banister_per_minute, store, streams_for
 

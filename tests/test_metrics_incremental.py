@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from heavylegs.metrics.read import daily_rows, run_rows, state_info
 from heavylegs.metrics.recompute import recompute_athlete, recompute_dirty
 from heavylegs.metrics.tables import activity_metrics
-from heavylegs.service.jobs import analysis_env
+from heavylegs.service.envs import analysis_env
 from heavylegs.settings import Settings
 from heavylegs.store.activities import delete_activity
 from tests.metrics_synth import activity, athlete_id, banister_per_minute, run, store, streams_for

@@ -10,7 +10,7 @@ from heavylegs.metrics import parallel
 from heavylegs.metrics.anchors import Anchors
 from heavylegs.metrics.config import analysis_config
 from heavylegs.metrics.store import load_entries
-from heavylegs.service.jobs import analysis_env
+from heavylegs.service.envs import analysis_env
 from heavylegs.settings import Settings
 from tests.metrics_synth import athlete_id, run, store
 

@@ -13,7 +13,7 @@ from PIL import Image
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.report import render_report_html
 from heavylegs.report.charts import fade_chart_png, load_chart_png, long_run_chart_png
-from heavylegs.service.jobs import analysis_env
+from heavylegs.service.envs import analysis_env
 from heavylegs.settings import load_settings
 from heavylegs.store.db import make_engine, migrate
 from tests.metrics_synth import activity, athlete_id, run, store, streams_for

@@ -12,7 +12,8 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.query import list_alerts
 from heavylegs.metrics.read import run_rows
 from heavylegs.metrics.recompute import recompute_athlete
-from heavylegs.service.jobs import alerts_context, analysis_env
+from heavylegs.service.envs import analysis_env
+from heavylegs.service.jobs import alerts_context
 from heavylegs.settings import load_settings
 from heavylegs.store.db import make_engine, migrate
 from tests.metrics_synth import activity, athlete_id, store

@@ -14,7 +14,8 @@ from heavylegs.alerts.engine import check
 from heavylegs.importer import import_paths
 from heavylegs.metrics.read import run_rows
 from heavylegs.metrics.recompute import recompute_athlete
-from heavylegs.service.jobs import alerts_context, analysis_env, import_env
+from heavylegs.service.envs import analysis_env, import_env
+from heavylegs.service.jobs import alerts_context
 from heavylegs.settings import Settings
 from ingest.fit import decode_fit
 from ingest.tcx import decode_tcx

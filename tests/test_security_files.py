@@ -21,7 +21,7 @@ from sqlalchemy import text
 from heavylegs.cli import main
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.service.auth import Auth, check_exposure, is_loopback
-from heavylegs.service.jobs import analysis_env
+from heavylegs.service.envs import analysis_env
 from heavylegs.service.lock import AlreadyRunning, ServiceLock
 from heavylegs.settings import ConfigError, load_settings
 from heavylegs.store.db import make_engine, migrate

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from heavylegs.import_report import ImportReport
 from heavylegs.importer import import_paths
-from heavylegs.service.jobs import import_env, source_env
+from heavylegs.service.envs import import_env, source_env
 from heavylegs.settings import Settings, load_settings
 from heavylegs.sources.folder import FolderSource
 from heavylegs.sources.store import add_source, get_source

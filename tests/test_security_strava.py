@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select, update
 
-from heavylegs.service.jobs import source_env
+from heavylegs.service.envs import source_env
 from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.service.auth import hash_password
-from heavylegs.service.jobs import analysis_env
+from heavylegs.service.envs import analysis_env
 from heavylegs.service.prom import PrometheusMetrics
 from heavylegs.service.scheduler import Scheduler
 from heavylegs.service.web import build_app

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from heavylegs.service.jobs import source_env
+from heavylegs.service.envs import source_env
 from heavylegs.settings import Settings
 from heavylegs.sources.folder import FolderSource, scan_root, walk
 from heavylegs.sources.store import add_source, get_source, remove_source

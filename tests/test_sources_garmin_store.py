@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, func, select
 
-from heavylegs.service.jobs import source_env
+from heavylegs.service.envs import source_env
 from heavylegs.settings import Settings
 from heavylegs.sources.base import BackfillOptions, SourceError
 from heavylegs.sources.registry import get_kind

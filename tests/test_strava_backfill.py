@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 
-from heavylegs.service.jobs import source_env
+from heavylegs.service.envs import source_env
 from heavylegs.settings import Settings, load_settings
 from heavylegs.sources.store import get_source
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, store_activity

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from heavylegs.service.jobs import source_env, sync_source
+from heavylegs.service.envs import source_env
+from heavylegs.service.jobs import sync_source
 from heavylegs.settings import Settings
 from heavylegs.sources.store import get_source
 from heavylegs.store.activities import load_streams

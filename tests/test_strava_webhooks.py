@@ -20,7 +20,7 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
 
-from heavylegs.service.jobs import source_env
+from heavylegs.service.envs import source_env
 from heavylegs.settings import Settings
 from heavylegs.sources.store import get_source, remove_source
 from heavylegs.store.activities import SourceRef, get_or_create_athlete, load_streams, store_activity

@@ -14,7 +14,8 @@ from heavylegs.alerts.transports.email import build_message, render_html
 from heavylegs.alerts.transports.registry import TRANSPORTS, build_channels
 from heavylegs.metrics.recompute import recompute_athlete
 from heavylegs.report import render_report_html
-from heavylegs.service.jobs import analysis_env, channel_env
+from heavylegs.service.envs import analysis_env
+from heavylegs.service.jobs import channel_env
 from heavylegs.settings import load_settings
 from heavylegs.settings_schema_alerts import CHANNEL_KINDS, AlertRules
 from heavylegs.store.db import make_engine, migrate

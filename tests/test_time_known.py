@@ -11,7 +11,7 @@ from heavylegs.activity_view import list_activities
 from heavylegs.importer import import_paths
 from heavylegs.metrics.read import daily_rows, run_rows
 from heavylegs.metrics.recompute import recompute_dirty
-from heavylegs.service.jobs import analysis_env, import_env
+from heavylegs.service.envs import analysis_env, import_env
 from heavylegs.settings import Settings
 from heavylegs.store.activities import find_athlete
 from heavylegs.store.db import CURRENT_VERSION, make_engine, migrate

@@ -33,7 +33,7 @@ def _current(app: App, athlete: str | None) -> tuple[int, str, date]:
     if aid is None:
         raise click.ClickException(f"no athlete named {name!r} yet: import some activities first (heavylegs import PATH)")
     try:
-        from heavylegs.service.jobs import analysis_env
+        from heavylegs.service.envs import analysis_env
 
         today = app.settings.athlete_today(name)
         ensure_current(app.engine, analysis_env(app.settings), aid, today)
@@ -124,7 +124,7 @@ def load_cmd(app: App, since: Any, until: Any, as_json: bool, as_csv: bool, athl
         )
     console = table_console()
     console.print(table)
-    from heavylegs.service.jobs import analysis_env
+    from heavylegs.service.envs import analysis_env
 
     cfg = analysis_config(analysis_env(app.settings), name)
     latest = next((r for r in reversed(everything) if r["date"] <= today), everything[-1] if everything else None)
@@ -191,7 +191,7 @@ def report_cmd(app: App, out: str | None, athlete: str | None) -> None:
       heavylegs report --out ~/legs.html
     """
     from heavylegs.report import render_report_html  # matplotlib is slow to import; only here
-    from heavylegs.service.jobs import analysis_env
+    from heavylegs.service.envs import analysis_env
 
     aid, _name, today = _current(app, athlete)
     path = Path(out) if out else app.settings.data_dir / "report.html"

@@ -75,7 +75,7 @@ def table_console() -> Console:
 def recompute_changed(app: App) -> None:
     """Bring the analysis up to date after new data."""
     from heavylegs.metrics.recompute import recompute_dirty
-    from heavylegs.service.jobs import analysis_env
+    from heavylegs.service.envs import analysis_env
 
     recompute_dirty(app.engine, analysis_env(app.settings))
 

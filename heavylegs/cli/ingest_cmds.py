@@ -47,7 +47,7 @@ def import_cmd(app: App, paths: tuple[str, ...], athlete: str | None, as_json: b
 
     Exit status: 0 when nothing failed, 2 when any file failed (all others are still imported).
     """
-    from heavylegs.service.jobs import import_env
+    from heavylegs.service.envs import import_env
 
     name, env = app.athlete_name(athlete), import_env(app.settings)
     err = Console(stderr=True)

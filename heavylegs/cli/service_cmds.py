@@ -57,7 +57,7 @@ def _interval(app: App, kind: str, config: dict[str, Any]) -> float:
 
 
 def source_rows(app: App) -> list[dict[str, Any]]:
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
 
     counts, env = activity_counts(app.engine), source_env(app.settings)
     out = []
@@ -117,7 +117,7 @@ def disconnect_cmd(app: App, name: str, purge: bool) -> None:
       heavylegs disconnect watch --purge
       heavylegs disconnect strava            # also revokes the access on Strava
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
 
     try:
         done = remove_source(app.engine, source_env(app.settings), name, purge=purge)

@@ -36,7 +36,7 @@ def connect_garmin(app: App, source_name: str, athlete: str | None, key_file: st
       heavylegs connect garmin --name garmin --key-file ~/garmin.key --key-expires 2027-03-01
       GARMIN_KEY=... heavylegs connect garmin --name garmin --key-env GARMIN_KEY
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import get_kind
 
@@ -68,7 +68,7 @@ def sync_cmd(app: App, name: str | None, as_json: bool) -> None:
       heavylegs sync garmin
       heavylegs sync --json
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.sources.base import SourceError, SyncResult, never_stop
     from heavylegs.sources.registry import get_kind
     from heavylegs.sources.store import get_source, list_sources, record_result
@@ -143,7 +143,7 @@ def backfill_cmd(app: App, source_name: str | None, since: datetime | None, unti
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.sources.base import BackfillOptions, NeedsReauth, NotSupported, SourceError
     from heavylegs.sources.registry import get_kind
     from heavylegs.sources.store import get_source

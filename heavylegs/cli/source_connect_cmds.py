@@ -25,7 +25,7 @@ def connect_polar(app: App, source_name: str, athlete: str | None, no_browser: b
       heavylegs connect polar --name polar
       heavylegs connect polar --name polar --no-browser --athlete alice
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import get_kind
 
@@ -60,7 +60,7 @@ def connect_intervals(app: App, source_name: str, athlete_id: str, athlete: str 
       heavylegs connect intervals --name icu --athlete-id i12345
       heavylegs connect intervals --name icu --athlete-id i12345 --key-file ~/icu.key
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import get_kind
 
@@ -98,7 +98,7 @@ def polar_subscribe(app: App, base_url: str) -> None:
     Example:
       heavylegs polar subscribe --url https://legs.example.org
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.polar_webhook import subscribe
 

@@ -28,7 +28,7 @@ def connect_strava(app: App, athlete: str | None, no_browser: bool, source_name:
       heavylegs connect strava
       heavylegs connect strava --no-browser --athlete alice
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.sources.base import SourceError
     from heavylegs.sources.registry import check_name, get_kind
     from heavylegs.strava.tokens import NotConfigured
@@ -64,7 +64,7 @@ def subscribe_cmd(app: App, callback_url: str) -> None:
     Example:
       heavylegs strava subscribe --callback-url https://legs.example.org/webhooks/strava
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.strava.subscription import subscribe
     from heavylegs.strava.tokens import NotConfigured
     from ingest.strava.client import StravaError
@@ -87,7 +87,7 @@ def unsubscribe_cmd(app: App) -> None:
     Example:
       heavylegs strava unsubscribe
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.strava.subscription import unsubscribe
     from ingest.strava.client import StravaError
 
@@ -108,7 +108,7 @@ def status_cmd(app: App, as_json: bool) -> None:
     Example:
       heavylegs strava status
     """
-    from heavylegs.service.jobs import source_env
+    from heavylegs.service.envs import source_env
     from heavylegs.strava.source import overview
 
     info = overview(app.engine, source_env(app.settings))

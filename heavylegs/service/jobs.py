@@ -23,12 +23,11 @@ from heavylegs.alerts.engine import check
 from heavylegs.alerts.model import DeliveryStatus
 from heavylegs.alerts.tables import alert_attempts, alert_deliveries
 from heavylegs.alerts.transports.base import ChannelEnv
-from heavylegs.importer import ImportEnv
-from heavylegs.metrics.config import AnalysisEnv
 from heavylegs.metrics.recompute import recompute_dirty
 from heavylegs.service import summary as summaries
+from heavylegs.service.envs import analysis_env, source_env
 from heavylegs.settings import Settings
-from heavylegs.sources.base import SourceEnv, SyncResult
+from heavylegs.sources.base import SyncResult
 from heavylegs.sources.registry import get_kind
 from heavylegs.sources.store import get_source_by_id, record_result
 from heavylegs.store.tables import job_runs, sources
@@ -144,24 +143,6 @@ def channel_env(settings: Settings) -> ChannelEnv:
 def alerts_context(settings: Settings) -> AlertsContext:
     """What checking, delivering and the digest read."""
     return AlertsContext(channel_env(settings), settings.athletes)
-
-
-def import_env(settings: Settings) -> ImportEnv:
-    """What an import reads: ``[import]``, ``[dedup]`` and the athletes' zones."""
-    return ImportEnv(settings.cfg.import_, settings.cfg.dedup, settings.athletes)
-
-
-def source_env(settings: Settings) -> SourceEnv:
-    """What every source kind reads: its own section, the secrets and store key, the import of fetched files."""
-    cfg = settings.cfg
-    return SourceEnv(import_env(settings), settings.secrets, settings.store_key, cfg.service.folder_settle_s,
-                     cfg.strava, cfg.garmin, cfg.polar, cfg.intervals)
-
-
-def analysis_env(settings: Settings) -> AnalysisEnv:
-    """What the recompute reads; the tables as written keep every store's settings hash (see AnalysisEnv)."""
-    return AnalysisEnv(settings.cfg.analysis, settings.athletes, settings.section("analysis"), settings.section("athlete"),
-                       settings.section("athletes"))
 
 
 def analysis(engine: Engine, settings: Settings) -> JobOutcome:

@@ -29,7 +29,7 @@ from heavylegs.service.auth_web import (
     allowed_host_names,
     login_routes,
 )
-from heavylegs.service.jobs import analysis_env, source_env
+from heavylegs.service.envs import analysis_env, source_env
 from heavylegs.service.lock import ServiceLock
 from heavylegs.service.pagecache import ReportCache
 from heavylegs.service.prom import CONTENT_TYPE, PrometheusMetrics
