@@ -41,6 +41,8 @@ def fade_vs_baseline(
 
 
 MAD_TO_SD = 1.4826  # MAD * 1.4826 estimates the SD of normally distributed values
+OUTLIER_PCT = 3.0  # a run is an outlier beyond median + max(OUTLIER_PCT, OUTLIER_MADS x SD-equivalent)
+OUTLIER_MADS = 3.0
 
 
 def rolling_baselines(
@@ -50,8 +52,10 @@ def rolling_baselines(
     n: int = 10,
     min_runs: int = 3,
     duration_ratio: float = 1.5,
-    outlier_pct: float = 3.0,
-    outlier_mads: float = 3.0,
+    outlier_pct: float = OUTLIER_PCT,
+    outlier_mads: float = OUTLIER_MADS,
+    start: int = 0,
+    earlier_outliers: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(median, MAD, outlier) of each run's metric against the athlete's own earlier runs.
 
@@ -72,14 +76,22 @@ def rolling_baselines(
     baseline from learning a run of bad days: six long runs fading 10-15 %
     in a row are each judged against the runs before the episode. Median,
     MAD and outlier are NaN/False while the pool has fewer than ``min_runs``.
+
+    Incremental use: with ``start`` > 0 and ``earlier_outliers`` (the outlier flags of runs
+    ``0 .. start-1``, as an earlier call returned them), only runs from ``start`` on are computed;
+    the median and MAD of the earlier runs are NaN in the result. Their flags are all that the
+    later runs depend on, so the result from ``start`` on equals a call from 0.
     """
     v = as_f64(values)
     dur = None if duration_s is None else as_f64(duration_s)
     k = v.shape[0]
     med, mad = np.full(k, np.nan), np.full(k, np.nan)
     out = np.zeros(k, dtype=bool)
-    seen: list[int] = []
-    for i in range(k):
+    start = max(0, min(start, k)) if earlier_outliers is not None else 0
+    if start:
+        out[:start] = np.asarray(earlier_outliers, dtype=bool)[:start]
+    seen: list[int] = [i for i in range(start) if np.isfinite(v[i])]
+    for i in range(start, k):
         pool = seen
         if dur is not None and np.isfinite(dur[i]) and dur[i] > 0 and duration_ratio > 0:
             comp = _last_comparable(seen, dur, dur[i], duration_ratio, n if n >= min_runs > 0 else 0)

@@ -166,3 +166,22 @@ def test_rolling_baselines_backward_scan_matches_the_definition() -> None:
     np.testing.assert_allclose(med, ref_med, equal_nan=True)
     assert (out == ref_out).all()
     assert np.isfinite(med).sum() > 300
+
+
+def test_rolling_baselines_from_a_start_equal_a_call_from_the_first_run() -> None:
+    """The incremental recompute passes the earlier runs' outlier flags and computes only the rest."""
+    rng = np.random.default_rng(11)
+    v = rng.normal(3.0, 2.0, 300)
+    v[rng.random(300) < 0.1] = np.nan
+    v[rng.random(300) < 0.08] += 12.0
+    dur = rng.choice([1800.0, 3600.0, 7200.0], 300) * rng.uniform(0.9, 1.1, 300)
+    med, mad, out = rolling_baselines(v, dur, n=10, min_runs=3)
+    assert out.sum() >= 5  # the flags carried over matter
+    for start in (1, 57, 299):
+        m2, d2, o2 = rolling_baselines(v, dur, n=10, min_runs=3, start=start, earlier_outliers=out[:start])
+        np.testing.assert_array_equal(m2[start:], med[start:])
+        np.testing.assert_array_equal(d2[start:], mad[start:])
+        assert (o2 == out).all() and np.isnan(m2[:start]).all()
+    # Flags that differ from the true ones change the later pools: the carried state is really used.
+    wrong, _, _ = rolling_baselines(v, dur, n=10, min_runs=3, start=150, earlier_outliers=np.zeros(150, dtype=bool))
+    assert not np.array_equal(wrong[150:], med[150:], equal_nan=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.baseline import rolling_baselines
+from analysis.baseline import MAD_TO_SD, OUTLIER_MADS, OUTLIER_PCT, rolling_baselines
 from analysis.estimate import LoadModel, estimate_load, fit_load_model
 from heavylegs.metrics.activity import ActivityInfo
 from heavylegs.metrics.config import ESTIMABLE_SPORTS, AnalysisConfig
@@ -89,6 +89,14 @@ _BASELINE_KEYS = ("baseline_median", "baseline_mad", "fade_z", "fade_vs_baseline
 DERIVED_COLS = ("load", "load_method") + _BASELINE_KEYS
 
 
+def _was_outlier(value: float, m: dict[str, Any], cfg: AnalysisConfig) -> bool:
+    """The outlier flag ``rolling_baselines`` gave a run, from the baseline stored with it."""
+    median, spread = _num(m.get("baseline_median")), _num(m.get("baseline_mad"))
+    if median is None or spread is None or not np.isfinite(value):
+        return False
+    return bool(value > median + max(OUTLIER_PCT, OUTLIER_MADS * MAD_TO_SD * spread))
+
+
 def apply_baselines(entries: list[Entry], cfg: AnalysisConfig, from_order: tuple[float, int] | None) -> set[int]:
     """Fade of each qualifying run against the athlete's own earlier steady runs.
 
@@ -111,7 +119,12 @@ def apply_baselines(entries: list[Entry], cfg: AnalysisConfig, from_order: tuple
     fades = [_num(e.m.get("fade_pct")) for e in runs]
     pooled = [f if f is not None and e.m.get("steady") else np.nan for e, f in zip(runs, fades)]
     durations = [_num(e.m.get("moving_s")) or np.nan for e in runs]
-    med, mad, _ = rolling_baselines(pooled, durations, n=cfg.baseline_runs, min_runs=cfg.baseline_min_runs)
+    # Runs before from_order keep their stored baseline; their outlier flags follow from it, and the
+    # later runs need nothing else of them (a one-run recompute skips ten years of medians).
+    start = next((i for i, e in enumerate(runs) if e.order >= from_order), len(runs))
+    earlier = [_was_outlier(v, e.m, cfg) for v, e in zip(pooled[:start], runs[:start])]
+    med, mad, _ = rolling_baselines(pooled, durations, n=cfg.baseline_runs, min_runs=cfg.baseline_min_runs,
+                                    start=start, earlier_outliers=earlier)
     for e, fade, m_i, d_i in zip(runs, fades, med, mad):
         if e.order < from_order:
             continue
