@@ -19,7 +19,6 @@ import logging
 import os
 import tomllib
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -27,11 +26,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import platformdirs
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from config import DEFAULT_TOML
 from heavylegs.settings_errors import ConfigError, describe_errors
-from heavylegs.settings_schema import CHANNEL_KINDS, RENAMED_KEYS, AthleteSection, ConfigFile
+from heavylegs.settings_schema import CHANNEL_KINDS, RENAMED_KEYS, ConfigFile
 from heavylegs.settings_views import Athletes, Secrets, StoreKey
 
 __all__ = ["ConfigError", "Settings", "load_settings", "apply_renames"]
@@ -164,9 +163,6 @@ class Settings:
         return StoreKey(self.data_dir, self.secret_key)
 
     # Shorthands of the views, for the wiring code (CLI, service) that holds a Settings.
-    def athlete_cfg(self, name: str) -> AthleteSection:
-        return self.athletes.cfg(name)
-
     def import_zone(self, name: str) -> str:
         return self.athletes.zone_name(name)
 
@@ -176,15 +172,9 @@ class Settings:
     def athlete_today(self, name: str, now: datetime | None = None) -> date:
         return self.athletes.today(name, now)
 
-    def configured_zones(self) -> list[str]:
-        return self.athletes.zones()
-
     @property
     def default_athlete(self) -> str:
         return self.cfg.athlete.default
-
-    def secret(self, section: Mapping[str, Any] | BaseModel, key: str) -> str:
-        return self.secrets.read(section, key)
 
     @property
     def secret_key(self) -> str | None:

@@ -34,7 +34,7 @@ def test_env_then_file_then_args(tmp_path: Path) -> None:
     assert s.data_dir == (tmp_path / "d").resolve()
     assert s.athlete("alice")["sex"] == "female"
     assert s.athlete("bob")["sex"] == "male"
-    assert s.athlete_cfg("alice").sex == "female" and s.athlete_cfg("bob").sex == "male"
+    assert s.athletes.cfg("alice").sex == "female" and s.athletes.cfg("bob").sex == "male"
     assert load_settings(db="sqlite:///y.db", environ=env).db_url == "sqlite:///y.db"
 
 
@@ -60,8 +60,8 @@ def test_cli_config_beats_env_config(tmp_path: Path) -> None:
 def test_secret_from_file_and_env(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("s3cret\n")
     s = load_settings(data_dir=tmp_path, environ={"SMTP_PW": "fromenv"})
-    assert s.secret({"password_file": str(tmp_path / "pw")}, "password") == "s3cret"
-    assert s.secret({"password_env": "SMTP_PW"}, "password") == "fromenv"
+    assert s.secrets.read({"password_file": str(tmp_path / "pw")}, "password") == "s3cret"
+    assert s.secrets.read({"password_env": "SMTP_PW"}, "password") == "fromenv"
 
 
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_athlete_timezone_beats_the_import_default_and_per_athlete_beats_both(tm
     s = load_settings(config=cfg, data_dir=tmp_path, environ={})
     assert s.import_zone("me") == "America/New_York" and s.athlete_today("me", LATE_EVENING_UTC) == date(2024, 1, 1)
     assert s.import_zone("kiwi") == "Pacific/Kiritimati" and s.athlete_today("kiwi", LATE_EVENING_UTC) == date(2024, 1, 2)
-    assert s.configured_zones() == ["America/New_York", "Pacific/Kiritimati"]
+    assert s.athletes.zones() == ["America/New_York", "Pacific/Kiritimati"]
 
 
 def test_without_any_zone_configured_everything_is_utc(tmp_path: Path) -> None:
